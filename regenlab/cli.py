@@ -1,0 +1,146 @@
+"""``regenlab train|eval|sample``: the lab from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from regenlab.core import get_task, task_spec
+from regenlab.zoo import user_root
+
+
+def _datasets(task: str, data: str | None) -> tuple[str, ...]:
+    spec = task_spec(task)
+    if data is None:
+        return spec.datasets
+    if data not in spec.datasets:
+        raise ValueError(f"task {task!r} has no data set {data!r}; choose one of {', '.join(spec.datasets)}")
+    return (data,)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from regenlab.tasks.image_train import STAGES, train_stage
+
+    if args.task != "image":
+        raise ValueError(f"training for task {args.task!r} is not available; tasks: image")
+    root = Path(args.out) if args.out else user_root() / args.task
+    stages = tuple(args.stage) if args.stage else STAGES
+    t0 = time.perf_counter()
+    for ds in _datasets(args.task, args.data):
+        for st in stages:
+            rec = train_stage(ds, st, args.preset, root / ds)
+            last = ", ".join(f"{k} {v:.4g}" for k, v in rec["last"].items())
+            print(f"{ds}/{st}: {rec['steps_done']} steps in {rec['seconds']:.0f} s ({rec['params']:,} params; {last})", flush=True)
+    print(f"trained into {root} in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}"
+    return str(v)
+
+
+def _table(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
+    head = ["", *cols]
+    body = [[name, *(_fmt(r.get(c, "")) for c in cols)] for name, r in rows.items()]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    line = lambda xs: "  ".join(str(x).rjust(w) if i else str(x).ljust(w) for i, (x, w) in enumerate(zip(xs, widths)))  # noqa: E731
+    return "\n".join([line(head), *(line(b) for b in body)])
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    results = {}
+    for ds in _datasets(args.task, args.data):
+        task = get_task(args.task, ds, checkpoints=args.checkpoints)
+        res = task.evaluate(n_per_class=args.n_per_class, seed=args.seed)
+        results[ds] = res
+        print(f"\n== {args.task} / {ds}  (classifier test accuracy {res['classifier_test_accuracy']:.3f}; {res['checkpoints']})")
+        print("conversions Y -> Y' -> Y (test set):")
+        print(_table(res["conversions"], ["kind", "psnr_db", "compression_ratio", "bits_ratio", "codebook_size", "perplexity", "perplexity_share", "codes_used"]))
+        print(f"generation ({res['n_per_class']} samples per class, seed {res['seed']}):")
+        print(_table(res["generation"], ["class_consistency", "diversity", "diversity_real", "frechet_distance", "ms_per_image", "params", "train_seconds"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from regenlab.viz import to_hwc
+
+    task = get_task(args.task, args.data, checkpoints=args.checkpoints)
+    x = task.parse_x(args.cls)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.conversion == "direct":
+        t0 = time.perf_counter()
+        y = task.direct.sample(x, n=args.n, temperature=args.temperature, seed=args.seed)
+        record: dict[str, Any] = {"pipeline": "direct", "x": x, "n": args.n, "temperature": args.temperature, "seed": args.seed, "seconds": {"direct": time.perf_counter() - t0}}
+    else:
+        if args.conversion not in task.pipelines:
+            raise ValueError(f"unknown conversion {args.conversion!r}; choose one of {', '.join(task.pipelines)} or direct")
+        trace = task.pipelines[args.conversion].sample(x, n=args.n, temperature=args.temperature, seed=args.seed)
+        y, record = trace.y, trace.summary()
+    record |= {"task": args.task, "dataset": task.dataset, "classes": [task.classes[i] for i in x]}
+    files = []
+    for i, img in enumerate(y):
+        path = out / f"sample_{i:03d}.png"
+        Image.fromarray(np.ascontiguousarray(to_hwc(img))).save(path)
+        files.append(path.name)
+    record["files"] = files
+    (out / "trace.json").write_text(json.dumps(record, indent=1))
+    print(f"wrote {len(files)} images and trace.json to {out}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="regenlab", description="Regeneration learning lab: X -> Y' -> Y.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train a task's stages from scratch (resumes an interrupted run)")
+    t.add_argument("task")
+    t.add_argument("--data", help="one data set (default: all of the task's)")
+    t.add_argument("--preset", default="full", help="full (the shipped checkpoints) or lab (<= 10 min)")
+    t.add_argument("--stage", action="append", help="train only this stage (repeatable)")
+    t.add_argument("--out", help="checkpoint root (default: the user folder, never the shipped one)")
+    t.set_defaults(func=cmd_train)
+    e = sub.add_parser("eval", help="measure conversions, pipelines and the direct baseline")
+    e.add_argument("task")
+    e.add_argument("--data")
+    e.add_argument("--checkpoints", default="shipped", help="shipped, user, or a folder")
+    e.add_argument("--n-per-class", type=int, default=50)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", help="also write the results to this JSON file")
+    e.set_defaults(func=cmd_eval)
+    s = sub.add_parser("sample", help="sample X -> Y' -> Y and write PNGs and the trace as JSON")
+    s.add_argument("task")
+    s.add_argument("--data")
+    s.add_argument("--class", dest="cls", required=True, help="class index or name")
+    s.add_argument("--conversion", default="vq", help="which Y' (vq, vae, downsample) or direct")
+    s.add_argument("--n", type=int, default=8)
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--checkpoints", default="shipped")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_sample)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"regenlab: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
