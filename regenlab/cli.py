@@ -21,7 +21,9 @@ def _datasets(task: str, data: str | None) -> tuple[str, ...]:
     if data is None:
         return spec.datasets
     if data not in spec.datasets:
-        raise ValueError(f"task {task!r} has no data set {data!r}; choose one of {', '.join(spec.datasets)}")
+        raise ValueError(
+            f"task {task!r} has no data set {data!r}; choose one of {', '.join(spec.datasets)}"
+        )
     return (data,)
 
 
@@ -37,7 +39,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         for st in stages:
             rec = train_stage(ds, st, args.preset, root / ds)
             last = ", ".join(f"{k} {v:.4g}" for k, v in rec["last"].items())
-            print(f"{ds}/{st}: {rec['steps_done']} steps in {rec['seconds']:.0f} s ({rec['params']:,} params; {last})", flush=True)
+            print(
+                f"{ds}/{st}: {rec['steps_done']} steps in {rec['seconds']:.0f} s ({rec['params']:,} params; {last})",
+                flush=True,
+            )
     print(f"trained into {root} in {time.perf_counter() - t0:.0f} s")
     return 0
 
@@ -52,7 +57,11 @@ def _table(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
     head = ["", *cols]
     body = [[name, *(_fmt(r.get(c, "")) for c in cols)] for name, r in rows.items()]
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    line = lambda xs: "  ".join(str(x).rjust(w) if i else str(x).ljust(w) for i, (x, w) in enumerate(zip(xs, widths)))  # noqa: E731
+    def line(xs):
+        return "  ".join(
+            str(x).rjust(w) if i else str(x).ljust(w)
+            for i, (x, w) in enumerate(zip(xs, widths, strict=True))
+        )
     return "\n".join([line(head), *(line(b) for b in body)])
 
 
@@ -62,11 +71,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
         task = get_task(args.task, ds, checkpoints=args.checkpoints)
         res = task.evaluate(n_per_class=args.n_per_class, seed=args.seed)
         results[ds] = res
-        print(f"\n== {args.task} / {ds}  (classifier test accuracy {res['classifier_test_accuracy']:.3f}; {res['checkpoints']})")
+        print(
+            f"\n== {args.task} / {ds}  (classifier test accuracy {res['classifier_test_accuracy']:.3f}; {res['checkpoints']})"
+        )
         print("conversions Y -> Y' -> Y (test set):")
-        print(_table(res["conversions"], ["kind", "psnr_db", "compression_ratio", "bits_ratio", "codebook_size", "perplexity", "perplexity_share", "codes_used"]))
+        print(
+            _table(
+                res["conversions"],
+                [
+                    "kind",
+                    "psnr_db",
+                    "compression_ratio",
+                    "bits_ratio",
+                    "codebook_size",
+                    "perplexity",
+                    "perplexity_share",
+                    "codes_used",
+                ],
+            )
+        )
         print(f"generation ({res['n_per_class']} samples per class, seed {res['seed']}):")
-        print(_table(res["generation"], ["class_consistency", "diversity", "diversity_real", "frechet_distance", "ms_per_image", "params", "train_seconds"]))
+        print(
+            _table(
+                res["generation"],
+                [
+                    "class_consistency",
+                    "diversity",
+                    "diversity_real",
+                    "frechet_distance",
+                    "ms_per_image",
+                    "params",
+                    "train_seconds",
+                ],
+            )
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
         print(f"\nwrote {args.json}")
@@ -83,11 +121,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.conversion == "direct":
         t0 = time.perf_counter()
         y = task.direct.sample(x, n=args.n, temperature=args.temperature, seed=args.seed)
-        record: dict[str, Any] = {"pipeline": "direct", "x": x, "n": args.n, "temperature": args.temperature, "seed": args.seed, "seconds": {"direct": time.perf_counter() - t0}}
+        record: dict[str, Any] = {
+            "pipeline": "direct",
+            "x": x,
+            "n": args.n,
+            "temperature": args.temperature,
+            "seed": args.seed,
+            "seconds": {"direct": time.perf_counter() - t0},
+        }
     else:
         if args.conversion not in task.pipelines:
-            raise ValueError(f"unknown conversion {args.conversion!r}; choose one of {', '.join(task.pipelines)} or direct")
-        trace = task.pipelines[args.conversion].sample(x, n=args.n, temperature=args.temperature, seed=args.seed)
+            raise ValueError(
+                f"unknown conversion {args.conversion!r}; choose one of {', '.join(task.pipelines)} or direct"
+            )
+        trace = task.pipelines[args.conversion].sample(
+            x, n=args.n, temperature=args.temperature, seed=args.seed
+        )
         y, record = trace.y, trace.summary()
     record |= {"task": args.task, "dataset": task.dataset, "classes": [task.classes[i] for i in x]}
     files = []
@@ -102,14 +151,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="regenlab", description="Regeneration learning lab: X -> Y' -> Y.")
+    p = argparse.ArgumentParser(
+        prog="regenlab", description="Regeneration learning lab: X -> Y' -> Y."
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("train", help="train a task's stages from scratch (resumes an interrupted run)")
+    t = sub.add_parser(
+        "train", help="train a task's stages from scratch (resumes an interrupted run)"
+    )
     t.add_argument("task")
     t.add_argument("--data", help="one data set (default: all of the task's)")
-    t.add_argument("--preset", default="full", help="full (the shipped checkpoints) or lab (<= 10 min)")
+    t.add_argument(
+        "--preset", default="full", help="full (the shipped checkpoints) or lab (<= 10 min)"
+    )
     t.add_argument("--stage", action="append", help="train only this stage (repeatable)")
-    t.add_argument("--out", help="checkpoint root (default: the user folder, never the shipped one)")
+    t.add_argument(
+        "--out", help="checkpoint root (default: the user folder, never the shipped one)"
+    )
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("eval", help="measure conversions, pipelines and the direct baseline")
     e.add_argument("task")

@@ -107,7 +107,9 @@ def fit(
     device = next(model.parameters()).device
     stats: dict[str, float] = {}
     window: list[float] = []
-    bar = tqdm(total=cfg.steps, initial=step, desc=name, unit="step", leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        total=cfg.steps, initial=step, desc=name, unit="step", leave=False, dynamic_ncols=True
+    )
     try:
         while step < cfg.steps:
             if cfg.max_seconds is not None and elapsed >= cfg.max_seconds:
@@ -117,7 +119,9 @@ def fit(
             t0 = time.perf_counter()
             for group in opt.param_groups:
                 group["lr"] = _lr_at(step, elapsed, cfg)
-            batch = tuple(None if b is None else b.to(device) for b in draw_batch(gen, cfg.batch_size))
+            batch = tuple(
+                None if b is None else b.to(device) for b in draw_batch(gen, cfg.batch_size)
+            )
             loss, stats = model.loss(*batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{name}: loss became {loss.item()} at step {step}")

@@ -38,7 +38,9 @@ def image_grid(images: torch.Tensor, cols: int = 8, pad: int = 1) -> np.ndarray:
     out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, 3), 255, np.uint8)
     for i in range(b):
         r, c = divmod(i, cols)
-        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = to_hwc(images[i])
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = to_hwc(
+            images[i]
+        )
     return out
 
 
@@ -59,6 +61,8 @@ def latent_bars(z: torch.Tensor) -> go.Figure:
     if z.dim() == 2:
         z = z[0]
     v = z.detach().cpu().numpy()
-    fig = go.Figure(go.Bar(x=list(range(len(v))), y=v, marker_color=np.where(v >= 0, "#1f77b4", "#d62728")))
+    fig = go.Figure(
+        go.Bar(x=list(range(len(v))), y=v, marker_color=np.where(v >= 0, "#1f77b4", "#d62728"))
+    )
     fig.update_layout(xaxis_title="latent dimension", yaxis_title="value")
     return _layout(fig, f"Y' = a {len(v)}-dimensional VAE latent", square=False)

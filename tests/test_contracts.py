@@ -7,7 +7,13 @@ import torch
 
 from regenlab.conversions.image import Downsample, VAELatent, VQTokens
 from regenlab.data.images import IMAGE_DATASETS, load_images
-from regenlab.tasks.image import DecoderRenderer, DiffusionPrior, DirectVAE, TokenPrior, UpsamplerRenderer
+from regenlab.tasks.image import (
+    DecoderRenderer,
+    DiffusionPrior,
+    DirectVAE,
+    TokenPrior,
+    UpsamplerRenderer,
+)
 from regenlab.tasks.image_train import ARCH, build
 
 DATASETS = list(IMAGE_DATASETS)
@@ -23,7 +29,9 @@ def _untrained(dataset: str):
     priors = {
         "vq": TokenPrior(build(dataset, "vq_prior").eval(), vq.grid, top_k=8),
         "vae": DiffusionPrior(build(dataset, "vae_prior").eval(), (vae.latent_dim,)),
-        "downsample": DiffusionPrior(build(dataset, "down_prior").eval(), down.y_prime_shape((c, s, s))),
+        "downsample": DiffusionPrior(
+            build(dataset, "down_prior").eval(), down.y_prime_shape((c, s, s))
+        ),
     }
     renderers = {
         "vq": DecoderRenderer(convs["vq"]),
@@ -90,7 +98,9 @@ def test_renderer_shapes_seeding_batch_consistency(stages, images, name):
     assert out.min() >= 0 and out.max() <= 1
     assert torch.equal(out, r.sample(yp, n=2, seed=3))
     single = r.sample(yp[:1], n=1, seed=3)
-    assert torch.allclose(single[0], r.sample(yp, n=1, seed=3)[0], atol=1e-5), "first item independent of batch"
+    assert torch.allclose(single[0], r.sample(yp, n=1, seed=3)[0], atol=1e-5), (
+        "first item independent of batch"
+    )
 
 
 def test_upsampler_samples_detail(stages, images):
@@ -121,5 +131,8 @@ def test_vq_round_trip_uses_codebook(stages, images):
     conv = convs["vq"]
     tokens = conv.encode(images[ds])
     recon = conv.decode(tokens)
-    assert torch.equal(conv.vqvae.quantizer.embed(tokens), conv.vqvae.quantizer.codebook[tokens].permute(0, 3, 1, 2))
+    assert torch.equal(
+        conv.vqvae.quantizer.embed(tokens),
+        conv.vqvae.quantizer.codebook[tokens].permute(0, 3, 1, 2),
+    )
     assert recon.shape == images[ds].shape

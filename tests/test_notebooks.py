@@ -24,7 +24,11 @@ def test_paired_and_clean(source):
     assert ipynb.exists(), f"run `jupytext --sync {source}`"
     from_py = jupytext.read(source)
     committed = nbformat.read(ipynb, as_version=4)
-    assert [c.source for c in from_py.cells] == [c.source for c in committed.cells], f"{ipynb.name} is out of sync"
+    assert [c.source for c in from_py.cells] == [c.source for c in committed.cells], (
+        f"{ipynb.name} is out of sync"
+    )
     for cell in committed.cells:
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"{ipynb.name} is committed with outputs"
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{ipynb.name} is committed with outputs"
+            )

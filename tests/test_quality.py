@@ -27,7 +27,9 @@ def test_direct_baseline_is_matched_and_reported(shipped_eval):
         gen = shipped_eval[ds]["generation"]
         vq, direct = gen["vq"], gen["direct"]
         assert 0.8 <= direct["params"] / vq["params"] <= 1.2, "about the same parameter count"
-        assert 0.8 <= direct["train_seconds"] / vq["train_seconds"] <= 1.25, "about the same wall-clock"
+        assert 0.8 <= direct["train_seconds"] / vq["train_seconds"] <= 1.25, (
+            "about the same wall-clock"
+        )
         assert 0.0 <= direct["class_consistency"] <= 1.0
 
 

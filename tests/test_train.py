@@ -32,7 +32,9 @@ def test_fit_lowers_loss_and_writes_checkpoint(tmp_path):
     assert last < first
     assert (tmp_path / "clf.safetensors").exists() and (tmp_path / "clf.json").exists()
     assert not (tmp_path / "clf.resume.pt").exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temp files left"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], (
+        "no temp files left"
+    )
     record = json.loads((tmp_path / "clf.json").read_text())
     assert record["class"] == "ConvClassifier" and record["meta"]["steps_done"] == 60
     reloaded = load_checkpoint(tmp_path / "clf")
@@ -67,7 +69,9 @@ def test_stopped_run_resumes_to_the_same_weights(tmp_path):
 
 def test_time_budget_stops_early(tmp_path):
     model, draw = _setup()
-    rec = fit(model, draw, FitConfig(steps=100_000, batch_size=8, max_seconds=0.5), tmp_path / "clf")
+    rec = fit(
+        model, draw, FitConfig(steps=100_000, batch_size=8, max_seconds=0.5), tmp_path / "clf"
+    )
     assert 0 < rec["steps_done"] < 100_000 and rec["seconds"] >= 0.5
 
 

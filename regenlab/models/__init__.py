@@ -6,6 +6,8 @@ from regenlab.models.transformer import TokenTransformer
 from regenlab.models.vae import ConvVAE
 from regenlab.models.vqvae import VQVAE
 
-MODELS = {cls.__name__: cls for cls in (ConvClassifier, VectorDiffusion, TokenTransformer, ConvVAE, VQVAE)}
+MODELS = {
+    cls.__name__: cls for cls in (ConvClassifier, VectorDiffusion, TokenTransformer, ConvVAE, VQVAE)
+}
 
 __all__ = ["MODELS", "ConvClassifier", "ConvVAE", "TokenTransformer", "VQVAE", "VectorDiffusion"]

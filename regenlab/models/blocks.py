@@ -45,6 +45,9 @@ def up_stack(width: int, out_ch: int, n_up: int) -> nn.Sequential:
     layers: list[nn.Module] = [ResBlock(width)]
     for i in range(n_up):
         last = i == n_up - 1
-        layers += [ResBlock(width), nn.ConvTranspose2d(width, half if last else width, 4, stride=2, padding=1)]
+        layers += [
+            ResBlock(width),
+            nn.ConvTranspose2d(width, half if last else width, 4, stride=2, padding=1),
+        ]
     layers += [nn.SiLU(), nn.Conv2d(half if n_up else width, out_ch, 3, padding=1)]
     return nn.Sequential(*layers)

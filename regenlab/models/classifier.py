@@ -12,13 +12,17 @@ class ConvClassifier(nn.Module):
 
     def __init__(self, in_ch: int, size: int, n_classes: int, width: int = 32, feat_dim: int = 64):
         super().__init__()
-        self.config = dict(in_ch=in_ch, size=size, n_classes=n_classes, width=width, feat_dim=feat_dim)
+        self.config = dict(
+            in_ch=in_ch, size=size, n_classes=n_classes, width=width, feat_dim=feat_dim
+        )
         self.convs = nn.Sequential(
             nn.Conv2d(in_ch, width, 3, padding=1, stride=2 if size > 16 else 1), nn.ReLU(),
             nn.Conv2d(width, width * 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(width * 2, width * 2, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
         )  # fmt: skip
-        self.feat = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(width * 2 * 16, feat_dim), nn.ReLU())
+        self.feat = nn.Sequential(
+            nn.Flatten(), nn.Dropout(0.2), nn.Linear(width * 2 * 16, feat_dim), nn.ReLU()
+        )
         self.head = nn.Linear(feat_dim, n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

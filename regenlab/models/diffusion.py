@@ -24,7 +24,13 @@ def cosine_alpha_bar(steps: int) -> torch.Tensor:
 class ResMLP(nn.Module):
     def __init__(self, dim: int, dropout: float):
         super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.SiLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
+        self.net = nn.Sequential(
+            nn.LayerNorm(dim),
+            nn.Linear(dim, 2 * dim),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * dim, dim),
+        )
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return x + self.net(x + cond)
@@ -33,9 +39,19 @@ class ResMLP(nn.Module):
 class VectorDiffusion(nn.Module):
     """epsilon-prediction network eps(y'_t, t, class) over (B, D) vectors, with its sampler."""
 
-    def __init__(self, dim: int, n_classes: int, width: int = 256, layers: int = 4, steps: int = 100, dropout: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        n_classes: int,
+        width: int = 256,
+        layers: int = 4,
+        steps: int = 100,
+        dropout: float = 0.0,
+    ):
         super().__init__()
-        self.config = dict(dim=dim, n_classes=n_classes, width=width, layers=layers, steps=steps, dropout=dropout)
+        self.config = dict(
+            dim=dim, n_classes=n_classes, width=width, layers=layers, steps=steps, dropout=dropout
+        )
         self.dim, self.steps = dim, steps
         self.inp = nn.Linear(dim, width)
         self.t_emb = nn.Sequential(nn.Linear(64, width), nn.SiLU(), nn.Linear(width, width))
@@ -65,7 +81,9 @@ class VectorDiffusion(nn.Module):
             h = block(h, cond)
         return self.out(h)
 
-    def loss(self, y_prime: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, y_prime: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """The simple loss ||eps - eps_theta(sqrt(ab) x0 + sqrt(1 - ab) eps, t)||^2 (Ho et al., eq. 14)."""
         x0 = (y_prime - self.mean) / self.std
         t = torch.randint(0, self.steps, (x0.shape[0],), device=x0.device)
@@ -76,7 +94,12 @@ class VectorDiffusion(nn.Module):
         return loss, {"eps_mse": loss.item()}
 
     @torch.no_grad()
-    def sample(self, labels: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        labels: torch.Tensor,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Ancestral sampling (Ho et al., algorithm 2) with noise scaled by ``temperature``; -> (B, D)."""
         dev = labels.device
         b = labels.shape[0]
@@ -90,5 +113,7 @@ class VectorDiffusion(nn.Module):
             x = (x - beta / (1 - ab).sqrt() * eps) / (1 - beta).sqrt()
             if i > 0:
                 var = beta * (1 - ab_prev) / (1 - ab)  # posterior variance beta~_t
-                x = x + var.sqrt() * temperature * torch.randn(b, self.dim, generator=generator, device=dev)
+                x = x + var.sqrt() * temperature * torch.randn(
+                    b, self.dim, generator=generator, device=dev
+                )
         return x * self.std + self.mean

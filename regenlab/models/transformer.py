@@ -17,7 +17,9 @@ class Block(nn.Module):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout)
+        )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.ln1(x)
@@ -28,35 +30,64 @@ class Block(nn.Module):
 class TokenTransformer(nn.Module):
     """Tokens (B, T) in [0, n_codes) given classes (B,) -> next-token logits (B, T, n_codes)."""
 
-    def __init__(self, n_codes: int, seq_len: int, n_classes: int, dim: int = 128, layers: int = 4, heads: int = 4, dropout: float = 0.1):
+    def __init__(
+        self,
+        n_codes: int,
+        seq_len: int,
+        n_classes: int,
+        dim: int = 128,
+        layers: int = 4,
+        heads: int = 4,
+        dropout: float = 0.1,
+    ):
         super().__init__()
-        self.config = dict(n_codes=n_codes, seq_len=seq_len, n_classes=n_classes, dim=dim, layers=layers, heads=heads, dropout=dropout)
+        self.config = dict(
+            n_codes=n_codes,
+            seq_len=seq_len,
+            n_classes=n_classes,
+            dim=dim,
+            layers=layers,
+            heads=heads,
+            dropout=dropout,
+        )
         self.n_codes, self.seq_len = n_codes, seq_len
         self.tok = nn.Embedding(n_codes + n_classes, dim)  # class c is token n_codes + c
         self.pos = nn.Parameter(torch.zeros(1, seq_len, dim))
         self.blocks = nn.ModuleList(Block(dim, heads, dropout) for _ in range(layers))
         self.ln = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, n_codes)
-        self.register_buffer("mask", torch.triu(torch.full((seq_len, seq_len), float("-inf")), 1), persistent=False)
+        self.register_buffer(
+            "mask", torch.triu(torch.full((seq_len, seq_len), float("-inf")), 1), persistent=False
+        )
         nn.init.normal_(self.pos, std=0.02)
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Input [class, y'_0 .. y'_{T-2}] (B, T); logits for y'_0 .. y'_{T-1} (B, T, K)."""
-        inp = torch.cat([labels[:, None] + self.n_codes, tokens[:, : self.seq_len - 1]], 1)  # (B, T)
+        inp = torch.cat(
+            [labels[:, None] + self.n_codes, tokens[:, : self.seq_len - 1]], 1
+        )  # (B, T)
         t = inp.shape[1]
         x = self.tok(inp) + self.pos[:, :t]
         for block in self.blocks:
             x = block(x, self.mask[:t, :t])
         return self.head(self.ln(x))
 
-    def loss(self, tokens: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, tokens: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Cross-entropy of the next token; tokens (B, T)."""
         logits = self(tokens, labels)
         loss = F.cross_entropy(logits.reshape(-1, self.n_codes), tokens.reshape(-1))
         return loss, {"nll": loss.item()}
 
     @torch.no_grad()
-    def sample(self, labels: torch.Tensor, temperature: float = 1.0, top_k: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        labels: torch.Tensor,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Ancestral sampling, one token at a time; labels (B,) -> tokens (B, T).
 
         temperature 0 takes the most likely token at each step (greedy decoding).
@@ -64,7 +95,9 @@ class TokenTransformer(nn.Module):
         b = labels.shape[0]
         out = torch.zeros(b, 0, dtype=torch.long, device=labels.device)
         for _ in range(self.seq_len):
-            logits = self(torch.cat([out, out.new_zeros(b, 1)], 1), labels)[:, out.shape[1]]  # (B, K)
+            logits = self(torch.cat([out, out.new_zeros(b, 1)], 1), labels)[
+                :, out.shape[1]
+            ]  # (B, K)
             if temperature == 0:
                 nxt = logits.argmax(-1, keepdim=True)
             else:

@@ -52,7 +52,9 @@ class ConvVAE(nn.Module):
             cond = F.interpolate(cond, size=(self.grid, self.grid), mode="area")
         return cond * 2 - 1
 
-    def encode_stats(self, y: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_stats(
+        self, y: torch.Tensor, cond: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Y (B, C, H, W) -> (mu, logvar), each (B, latent_dim)."""
         h = self.encoder(y * 2 - 1)  # (B, width, h, w)
         c = self._cond_map(cond)
@@ -61,7 +63,9 @@ class ConvVAE(nn.Module):
         mu, logvar = self.to_stats(h.flatten(1)).chunk(2, dim=1)
         return mu, logvar.clamp(-12, 6)
 
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, cond: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """z (B, latent_dim) -> Y (B, C, H, W) in [0, 1]."""
         if self.class_emb is not None:
             z = z + self.class_emb(labels)
@@ -70,7 +74,9 @@ class ConvVAE(nn.Module):
         h = self.merge(torch.cat([h, c], 1) if c is not None else h)
         return torch.sigmoid(self.decoder(h))
 
-    def loss(self, y: torch.Tensor, labels: torch.Tensor | None = None, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, y: torch.Tensor, labels: torch.Tensor | None = None, cond: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Negative ELBO per image: ||y - y_hat||^2 / (2 sigma^2) + KL(q(z|y) || N(0, I))."""
         mu, logvar = self.encode_stats(y, cond)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation

@@ -28,7 +28,11 @@ class VectorQuantizerEMA(nn.Module):
     def codes(self, z: torch.Tensor) -> torch.Tensor:
         """(B, D, h, w) -> nearest code indices (B, h, w)."""
         flat = z.permute(0, 2, 3, 1).reshape(-1, self.dim)  # (B*h*w, D)
-        dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.codebook.T + self.codebook.pow(2).sum(1)
+        dist = (
+            flat.pow(2).sum(1, keepdim=True)
+            - 2 * flat @ self.codebook.T
+            + self.codebook.pow(2).sum(1)
+        )
         return dist.argmin(1).view(z.shape[0], z.shape[2], z.shape[3])
 
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
@@ -68,12 +72,26 @@ class VectorQuantizerEMA(nn.Module):
 class VQVAE(nn.Module):
     """Y (B, C, H, W) in [0, 1] <-> tokens (B, H / 2**n_down, W / 2**n_down) in [0, K)."""
 
-    def __init__(self, in_ch: int, size: int, n_codes: int = 128, code_dim: int = 32, width: int = 64, n_down: int = 2):
+    def __init__(
+        self,
+        in_ch: int,
+        size: int,
+        n_codes: int = 128,
+        code_dim: int = 32,
+        width: int = 64,
+        n_down: int = 2,
+    ):
         super().__init__()
-        self.config = dict(in_ch=in_ch, size=size, n_codes=n_codes, code_dim=code_dim, width=width, n_down=n_down)
-        self.encoder = nn.Sequential(down_stack(in_ch, width, n_down), nn.Conv2d(width, code_dim, 1))
+        self.config = dict(
+            in_ch=in_ch, size=size, n_codes=n_codes, code_dim=code_dim, width=width, n_down=n_down
+        )
+        self.encoder = nn.Sequential(
+            down_stack(in_ch, width, n_down), nn.Conv2d(width, code_dim, 1)
+        )
         self.quantizer = VectorQuantizerEMA(n_codes, code_dim)
-        self.decoder = nn.Sequential(nn.Conv2d(code_dim, width, 3, padding=1), up_stack(width, in_ch, n_down))
+        self.decoder = nn.Sequential(
+            nn.Conv2d(code_dim, width, 3, padding=1), up_stack(width, in_ch, n_down)
+        )
         self.grid = size // 2**n_down
 
     def encode(self, y: torch.Tensor) -> torch.Tensor:
@@ -84,7 +102,9 @@ class VQVAE(nn.Module):
         """Y' tokens (B, h, w) -> Y (B, C, H, W) in [0, 1]."""
         return torch.sigmoid(self.decoder(self.quantizer.embed(codes)))
 
-    def loss(self, y: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, y: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         zq, codes, commit = self.quantizer(self.encoder(y * 2 - 1))
         recon = torch.sigmoid(self.decoder(zq))
         mse = F.mse_loss(recon, y)

@@ -1,9 +1,9 @@
 """The image task: class label X -> image Y, through three choices of Y'.
 
-    Y' = vq          tokens ~ transformer P(Y'|class)      ->  VQ-VAE decoder
-    Y' = vae         latent ~ diffusion P(Y'|class)        ->  VAE decoder
-    Y' = downsample  low-res ~ diffusion P(Y'|class)       ->  conditional-VAE upsampler
-    direct           class -> pixels, a class-conditional VAE of matched size and training time
+Y' = vq          tokens ~ transformer P(Y'|class)      ->  VQ-VAE decoder
+Y' = vae         latent ~ diffusion P(Y'|class)        ->  VAE decoder
+Y' = downsample  low-res ~ diffusion P(Y'|class)       ->  conditional-VAE upsampler
+direct           class -> pixels, a class-conditional VAE of matched size and training time
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from regenlab import metrics, viz
+from regenlab.conversions.image import Downsample, VAELatent, VQTokens
 from regenlab.core import (
     Direct,
     Pipeline,
@@ -27,7 +28,6 @@ from regenlab.core import (
     check_sampling_args,
     register_task,
 )
-from regenlab.conversions.image import Downsample, VAELatent, VQTokens
 from regenlab.data.images import IMAGE_DATASETS, load_images
 from regenlab.device import default_device, generator
 from regenlab.models import VQVAE, ConvClassifier, ConvVAE, TokenTransformer, VectorDiffusion
@@ -85,7 +85,9 @@ class DecoderRenderer(Renderer):
         if not y_prime.dtype.is_floating_point:
             k = self.conversion.codebook_size
             if y_prime.numel() and (y_prime.min() < 0 or y_prime.max() >= k):
-                raise ValueError(f"tokens must lie in [0, {k}), got [{y_prime.min()}, {y_prime.max()}]")
+                raise ValueError(
+                    f"tokens must lie in [0, {k}), got [{y_prime.min()}, {y_prime.max()}]"
+                )
         else:
             check_finite(y_prime, "Y'")
         y = self.conversion.decode(y_prime.to(_device_of(self.conversion)))
@@ -106,7 +108,9 @@ class UpsamplerRenderer(Renderer):
         check_finite(y_prime, "Y'")
         dev = next(self.model.parameters()).device
         cond = y_prime.to(dev).clamp(0, 1).repeat_interleave(n, 0)  # (B*n, C, h, w)
-        z = torch.randn(len(cond), self.model.latent_dim, generator=generator(seed, dev), device=dev)
+        z = torch.randn(
+            len(cond), self.model.latent_dim, generator=generator(seed, dev), device=dev
+        )
         return self.model.decode(z * self.temperature, cond=cond)
 
 
@@ -123,7 +127,9 @@ class DirectVAE(Direct):
         check_sampling_args(n, temperature)
         dev = next(self.model.parameters()).device
         labels = _labels(x, n, dev)
-        z = torch.randn(len(labels), self.model.latent_dim, generator=generator(seed, dev), device=dev)
+        z = torch.randn(
+            len(labels), self.model.latent_dim, generator=generator(seed, dev), device=dev
+        )
         return self.model.decode(z * temperature, labels)
 
 
@@ -150,7 +156,12 @@ class ImageTask(Task):
     x_kind = "class"
     y_kind = "image"
 
-    def __init__(self, dataset: str = "shapes", checkpoints: str | Path = "shipped", device: torch.device | None = None):
+    def __init__(
+        self,
+        dataset: str = "shapes",
+        checkpoints: str | Path = "shipped",
+        device: torch.device | None = None,
+    ):
         self.dataset = dataset
         self.classes, self.y_shape = IMAGE_DATASETS[dataset]
         self.device = device or default_device()
@@ -191,7 +202,9 @@ class ImageTask(Task):
             c = int(c.strip())
         if isinstance(c, int) and 0 <= c < len(self.classes):
             return c
-        raise ValueError(f"unknown class {c!r} for {self.dataset}; choose one of {', '.join(self.classes)} (or 0..{len(self.classes) - 1})")
+        raise ValueError(
+            f"unknown class {c!r} for {self.dataset}; choose one of {', '.join(self.classes)} (or 0..{len(self.classes) - 1})"
+        )
 
     def parse_x(self, x: Any) -> list[int]:
         items = x if isinstance(x, (list, tuple)) else [x]
@@ -206,7 +219,9 @@ class ImageTask(Task):
         if y.dim() == 3:
             y = y.unsqueeze(0)
         if y.dim() != 4 or tuple(y.shape[1:]) != tuple(self.y_shape):
-            raise ValueError(f"{self.dataset} images have shape (B, {', '.join(map(str, self.y_shape))}), got {tuple(y.shape)}")
+            raise ValueError(
+                f"{self.dataset} images have shape (B, {', '.join(map(str, self.y_shape))}), got {tuple(y.shape)}"
+            )
         check_finite(y, "the image")
         if y.min() < 0 or y.max() > 1:
             raise ValueError("image values must lie in [0, 1]")
@@ -224,23 +239,40 @@ class ImageTask(Task):
             return viz.latent_bars(y_prime)
         if conversion == "downsample":
             return viz.image_heatmap(y_prime, title="downsampled Y'")
-        raise ValueError(f"unknown conversion {conversion!r}; choose one of {', '.join(self.conversions)}")
+        raise ValueError(
+            f"unknown conversion {conversion!r}; choose one of {', '.join(self.conversions)}"
+        )
 
     # ------------------------------------------------------------------------------ metrics
 
     @torch.no_grad()
-    def reconstruct(self, conversion: str, y: torch.Tensor, seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    def reconstruct(
+        self, conversion: str, y: torch.Tensor, seed: int | None = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(Y', Y rendered from the true Y') for images y (B, C, H, W)."""
         y = self.check_y(y)
         yp = self.conversions[conversion].encode(y)
         return yp, self.pipelines[conversion].renderer.sample(yp, seed=seed)
 
     @torch.no_grad()
+    def _real_features(self) -> torch.Tensor:
+        """The classifier's features of the test set (N, F), computed once."""
+        if getattr(self, "_f_real", None) is None:
+            real = load_images(self.dataset, "test").images
+            self._f_real = torch.cat(
+                [
+                    self.classifier.features(real[i : i + 512].to(self.device))
+                    for i in range(0, len(real), 512)
+                ]
+            ).cpu()
+        return self._f_real
+
+    @torch.no_grad()
     def score(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
         """Class consistency, within-class diversity and Frechet distance to the test set."""
         real = load_images(self.dataset, "test")
         clf = self.classifier
-        f_real = torch.cat([clf.features(real.images[i : i + 512].to(self.device)) for i in range(0, len(real.labels), 512)]).cpu()
+        f_real = self._real_features()
         feats = clf.features(images.to(self.device))
         pred = clf.head(feats).argmax(-1).cpu()
         feats = feats.cpu()
@@ -258,7 +290,11 @@ class ImageTask(Task):
         test = load_images(self.dataset, "test")
         y = test.images.to(self.device)
         acc = float((self.classifier(y).argmax(-1).cpu() == test.labels).double().mean())
-        out: dict[str, Any] = {"dataset": self.dataset, "checkpoints": str(self.ckpt_dir), "classifier_test_accuracy": acc}
+        out: dict[str, Any] = {
+            "dataset": self.dataset,
+            "checkpoints": str(self.ckpt_dir),
+            "classifier_test_accuracy": acc,
+        }
         conv = {}
         for name, c in self.conversions.items():
             yp, rec = self.reconstruct(name, y, seed=seed)
@@ -271,7 +307,12 @@ class ImageTask(Task):
             }
             if c.discrete:
                 ppl, used = metrics.code_perplexity(yp, c.codebook_size)
-                row |= {"codebook_size": c.codebook_size, "perplexity": ppl, "perplexity_share": ppl / c.codebook_size, "codes_used": used}
+                row |= {
+                    "codebook_size": c.codebook_size,
+                    "perplexity": ppl,
+                    "perplexity_share": ppl / c.codebook_size,
+                    "codes_used": used,
+                }
             conv[name] = row
         out["conversions"] = conv
         x = list(range(len(self.classes)))
@@ -281,18 +322,29 @@ class ImageTask(Task):
             t0 = time.perf_counter()
             trace = p.sample(x, n=n_per_class, seed=seed)
             dt = time.perf_counter() - t0
-            gen[name] = self.score(trace.y, labels) | {"ms_per_image": 1000 * dt / len(labels), "params": self.params(name)}
+            gen[name] = self.score(trace.y, labels) | {
+                "ms_per_image": 1000 * dt / len(labels),
+                "params": self.params(name),
+            }
         t0 = time.perf_counter()
         ys = self.direct.sample(x, n=n_per_class, seed=seed)
         dt = time.perf_counter() - t0
-        gen["direct"] = self.score(ys, labels) | {"ms_per_image": 1000 * dt / len(labels), "params": self.params("direct")}
+        gen["direct"] = self.score(ys, labels) | {
+            "ms_per_image": 1000 * dt / len(labels),
+            "params": self.params("direct"),
+        }
         for name in gen:
             gen[name]["train_seconds"] = self.train_seconds(name)
         out["generation"] = gen
         out["n_per_class"], out["seed"] = n_per_class, seed
         return out
 
-    STAGES_OF = {"vq": ("vqvae", "vq_prior"), "vae": ("vae", "vae_prior"), "downsample": ("upsampler", "down_prior"), "direct": ("direct",)}
+    STAGES_OF = {
+        "vq": ("vqvae", "vq_prior"),
+        "vae": ("vae", "vae_prior"),
+        "downsample": ("upsampler", "down_prior"),
+        "direct": ("direct",),
+    }
 
     def params(self, route: str) -> int:
         return sum(read_record(self.ckpt_dir / s)["meta"]["params"] for s in self.STAGES_OF[route])

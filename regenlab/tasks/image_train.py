@@ -30,14 +30,23 @@ from regenlab.models import VQVAE, ConvClassifier, ConvVAE, TokenTransformer, Ve
 from regenlab.train import FitConfig, fit
 from regenlab.zoo import load_checkpoint, read_record
 
-STAGES = ("classifier", "vqvae", "vq_prior", "vae", "vae_prior", "upsampler", "down_prior", "direct")
+STAGES = (
+    "classifier",
+    "vqvae",
+    "vq_prior",
+    "vae",
+    "vae_prior",
+    "upsampler",
+    "down_prior",
+    "direct",
+)
 
 # Architecture per data set (the same in both presets, so lab checkpoints are drop-in).
 ARCH: dict[str, dict[str, Any]] = {
     "shapes": dict(
         factor=4,  # 32x32 -> 8x8
         classifier=dict(width=32, feat_dim=64),
-        vqvae=dict(n_codes=128, code_dim=32, width=64, n_down=2),  # 8x8 tokens
+        vqvae=dict(n_codes=64, code_dim=32, width=64, n_down=2),  # 8x8 tokens
         vq_prior=dict(dim=128, layers=4, heads=4, dropout=0.1),
         vae=dict(latent_dim=32, width=64, n_down=2, sigma=0.05),
         upsampler=dict(latent_dim=16, width=64, n_down=2, sigma=0.05),
@@ -65,8 +74,8 @@ def _fc(steps: int, **kw: Any) -> FitConfig:
 PRESETS: dict[str, dict[str, dict[str, FitConfig]]] = {
     "full": {
         "shapes": {
-            "classifier": _fc(600, batch_size=128, lr=2e-3),
-            "vqvae": _fc(1600, batch_size=64, lr=2e-3),
+            "classifier": _fc(2000, batch_size=128, lr=2e-3),
+            "vqvae": _fc(1300, batch_size=64, lr=2e-3),
             "vq_prior": _fc(2400, batch_size=64, lr=1e-3, weight_decay=0.01),
             "vae": _fc(800, batch_size=64, lr=2e-3),
             "vae_prior": _fc(3000, batch_size=256, lr=1e-3),
@@ -88,7 +97,9 @@ PRESETS: dict[str, dict[str, dict[str, FitConfig]]] = {
 }
 
 
-def _scaled(preset: dict[str, dict[str, FitConfig]], frac: float, least: int) -> dict[str, dict[str, FitConfig]]:
+def _scaled(
+    preset: dict[str, dict[str, FitConfig]], frac: float, least: int
+) -> dict[str, dict[str, FitConfig]]:
     return {
         ds: {st: dataclasses.replace(c, steps=max(least, int(c.steps * frac)), warmup=min(c.warmup, least))
              for st, c in stages.items()}
@@ -118,7 +129,13 @@ def direct_width(dataset: str, target_params: int) -> int:
     _, (c, s, _) = IMAGE_DATASETS[dataset]
     a = ARCH[dataset]["direct"]
     widths = range(16, 257, 8)
-    return min(widths, key=lambda w: abs(n_params(ConvVAE(c, s, width=w, n_classes=len(IMAGE_DATASETS[dataset][0]), **a)) - target_params))
+    return min(
+        widths,
+        key=lambda w: abs(
+            n_params(ConvVAE(c, s, width=w, n_classes=len(IMAGE_DATASETS[dataset][0]), **a))
+            - target_params
+        ),
+    )
 
 
 def build(dataset: str, stage: str, target_params: int = 0) -> nn.Module:
@@ -156,7 +173,9 @@ def _shift(y: torch.Tensor, gen: torch.Generator, pixels: int = 1) -> torch.Tens
     return padded[:, :, dy : dy + h, dx : dx + w]
 
 
-def batch_source(dataset: str, stage: str, ckpt_dir: Path) -> Callable[[torch.Generator, int], tuple]:
+def batch_source(
+    dataset: str, stage: str, ckpt_dir: Path
+) -> Callable[[torch.Generator, int], tuple]:
     """``draw(generator, batch_size)`` returning the arguments of the stage's ``loss``."""
     train = load_images(dataset, "train")
     y, labels = train.images, train.labels
@@ -181,7 +200,9 @@ def batch_source(dataset: str, stage: str, ckpt_dir: Path) -> Callable[[torch.Ge
     if stage == "vq_prior":
         vq = load_checkpoint(ckpt_dir / "vqvae")
         with torch.no_grad():
-            tokens = torch.cat([vq.encode(y[i : i + 512]) for i in range(0, n, 512)]).flatten(1)  # (N, T)
+            tokens = torch.cat([vq.encode(y[i : i + 512]) for i in range(0, n, 512)]).flatten(
+                1
+            )  # (N, T)
         return lambda g, b: (lambda i: (tokens[i], labels[i]))(pick(g, b))
     if stage == "vae_prior":
         vae = load_checkpoint(ckpt_dir / "vae")
@@ -236,7 +257,11 @@ def train_stage(
 
 
 def train_all(
-    datasets: tuple[str, ...], preset: str, root: Path, stages: tuple[str, ...] = STAGES, device: torch.device | str = "cpu"
+    datasets: tuple[str, ...],
+    preset: str,
+    root: Path,
+    stages: tuple[str, ...] = STAGES,
+    device: torch.device | str = "cpu",
 ) -> dict[str, dict[str, Any]]:
     """Train ``stages`` for each data set into ``root/<dataset>/``; returns the records."""
     out: dict[str, dict[str, Any]] = {}
