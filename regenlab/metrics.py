@@ -43,7 +43,7 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     r, f = real.double().numpy(), fake.double().numpy()
     mu_r, mu_f = r.mean(0), f.mean(0)
     s_r, s_f = np.cov(r, rowvar=False), np.cov(f, rowvar=False)
-    covmean, _ = linalg.sqrtm(s_r @ s_f, disp=False)
+    covmean = linalg.sqrtm(s_r @ s_f)
     if not np.isfinite(covmean).all():  # nearly singular product: regularise both covariances
         eps = np.eye(len(s_r)) * 1e-6
         covmean = linalg.sqrtm((s_r + eps) @ (s_f + eps))

@@ -42,6 +42,11 @@ def _labels(x: Sequence[int], n: int, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(list(x), dtype=torch.long, device=device).repeat_interleave(n)
 
 
+def row_noise(b: int, d: int, g: torch.Generator, device: torch.device) -> torch.Tensor:
+    """N(0, I) noise (b, d) drawn row by row, so row i does not depend on the batch size."""
+    return torch.stack([torch.randn(d, generator=g, device=device) for _ in range(b)])
+
+
 class TokenPrior(Prior):
     """P(tokens | class) by an autoregressive transformer; Y' (B * n, h, w)."""
 
@@ -108,9 +113,7 @@ class UpsamplerRenderer(Renderer):
         check_finite(y_prime, "Y'")
         dev = next(self.model.parameters()).device
         cond = y_prime.to(dev).clamp(0, 1).repeat_interleave(n, 0)  # (B*n, C, h, w)
-        z = torch.randn(
-            len(cond), self.model.latent_dim, generator=generator(seed, dev), device=dev
-        )
+        z = row_noise(len(cond), self.model.latent_dim, generator(seed, dev), dev)
         return self.model.decode(z * self.temperature, cond=cond)
 
 
@@ -127,9 +130,7 @@ class DirectVAE(Direct):
         check_sampling_args(n, temperature)
         dev = next(self.model.parameters()).device
         labels = _labels(x, n, dev)
-        z = torch.randn(
-            len(labels), self.model.latent_dim, generator=generator(seed, dev), device=dev
-        )
+        z = row_noise(len(labels), self.model.latent_dim, generator(seed, dev), dev)
         return self.model.decode(z * temperature, labels)
 
 
