@@ -78,9 +78,13 @@ def check_choice(task: Any, dataset: Any, checkpoints: Any) -> tuple[str, str, s
     if dataset in (None, ""):
         dataset = spec.datasets[0]
     if dataset not in spec.datasets:
-        raise BadInput(f"task {task!r} has no data set {dataset!r}; choose one of {', '.join(spec.datasets)}")
+        raise BadInput(
+            f"task {task!r} has no data set {dataset!r}; choose one of {', '.join(spec.datasets)}"
+        )
     if checkpoints not in CHECKPOINT_SOURCES:
-        raise BadInput(f"checkpoints must be one of {', '.join(CHECKPOINT_SOURCES)}, got {checkpoints!r}")
+        raise BadInput(
+            f"checkpoints must be one of {', '.join(CHECKPOINT_SOURCES)}, got {checkpoints!r}"
+        )
     return task, dataset, checkpoints
 
 
@@ -100,7 +104,9 @@ def load_task(task: str, dataset: str, checkpoints: str = "shipped") -> Task:
                     "missing stages in the Train panel (training one stage first copies the other "
                     "shipped stages into your set), or switch back to the shipped checkpoints."
                 ) from err
-            raise BadInput(f"the shipped checkpoints for {key[0]}/{key[1]} are missing: {err}") from err
+            raise BadInput(
+                f"the shipped checkpoints for {key[0]}/{key[1]} are missing: {err}"
+            ) from err
         _TASKS[key] = t
         while len(_TASKS) > MAX_LOADED_TASKS:
             old = _TASKS.popitem(last=False)[1]
@@ -190,11 +196,20 @@ def read_y(t: Task, y_file: Any, y_audio: Any, y_text: Any) -> torch.Tensor | li
         im = limits.open_image(y_file)
         shape = y_shape(t)
         c, h, w = shape
+        if im.mode in ("F", "I", "I;16"):  # numeric images may hold NaN or values out of range
+            raw = np.asarray(im, dtype=np.float64)
+            if not np.isfinite(raw).all():
+                raise BadInput("the image contains NaN or infinite values")
+            from PIL import Image
+
+            im = Image.fromarray(np.clip(raw, 0, 255).astype(np.uint8))
         im = im.convert("L" if c == 1 else "RGB")
         if im.size != (w, h):
             from PIL import Image
 
-            im = im.resize((w, h), Image.Resampling.BOX if im.width >= w else Image.Resampling.BICUBIC)
+            im = im.resize(
+                (w, h), Image.Resampling.BOX if im.width >= w else Image.Resampling.BICUBIC
+            )
         a = np.asarray(im, dtype=np.float32) / 255.0
         a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
         return t.check_y(torch.from_numpy(np.ascontiguousarray(a)))
@@ -389,7 +404,14 @@ def _inspect(t: Task, conversion: str, y: torch.Tensor, what: str) -> tuple:
     if torch.is_tensor(rec) and rec.shape == y.shape:
         yy, rr = y.float().cpu(), rec.float().cpu()
         mse = float((yy - rr).pow(2).mean())
-        lines.append(f"- reconstruction error: MSE **{mse:.4f}**" + (f", PSNR **{10 * math.log10(1 / max(mse, 1e-10)):.1f} dB**" if t.y_kind == "image" else ""))
+        lines.append(
+            f"- reconstruction error: MSE **{mse:.4f}**"
+            + (
+                f", PSNR **{10 * math.log10(1 / max(mse, 1e-10)):.1f} dB**"
+                if t.y_kind == "image"
+                else ""
+            )
+        )
     if conv.discrete:
         used = int(torch.unique(yp).numel())
         lines.append(f"- {used} distinct codes of {conv.codebook_size} in this Y'")
@@ -398,7 +420,9 @@ def _inspect(t: Task, conversion: str, y: torch.Tensor, what: str) -> tuple:
 
 
 @endpoint
-def inspect_example(task: str, dataset: str, checkpoints: str, conversion: str, index: float) -> tuple:
+def inspect_example(
+    task: str, dataset: str, checkpoints: str, conversion: str, index: float
+) -> tuple:
     """A test example: Y, the plot of its Y', Y re-rendered from that Y', and the numbers."""
     t = load_task(*check_choice(task, dataset, checkpoints))
     conversion = check_conversion(t, conversion)
@@ -410,12 +434,22 @@ def inspect_example(task: str, dataset: str, checkpoints: str, conversion: str, 
 
 
 @endpoint
-def inspect_upload(task: str, dataset: str, checkpoints: str, conversion: str, y_file: Any, y_audio: Any, y_text: Any) -> tuple:
+def inspect_upload(
+    task: str,
+    dataset: str,
+    checkpoints: str,
+    conversion: str,
+    y_file: Any,
+    y_audio: Any,
+    y_text: Any,
+) -> tuple:
     """The user's own Y (uploaded image, uploaded or recorded audio, or typed text)."""
     t = load_task(*check_choice(task, dataset, checkpoints))
     conversion = check_conversion(t, conversion)
     y = read_y(t, y_file, y_audio, y_text)
-    what = f"Your {t.y_kind}" + (f", made {'x'.join(map(str, y_shape(t)[1:]))}" if t.y_kind == "image" else "")
+    what = f"Your {t.y_kind}" + (
+        f", made {'x'.join(map(str, y_shape(t)[1:]))}" if t.y_kind == "image" else ""
+    )
     return _inspect(t, conversion, y, what)
 
 
@@ -434,7 +468,9 @@ def sampling_args(n: Any, temperature: Any, seed: Any) -> tuple[int, float, int]
     )
 
 
-def sample_y_prime(t: Task, key: tuple, conversion: str, x: list[Any], n: int, temperature: float, seed: int) -> tuple[torch.Tensor, float]:
+def sample_y_prime(
+    t: Task, key: tuple, conversion: str, x: list[Any], n: int, temperature: float, seed: int
+) -> tuple[torch.Tensor, float]:
     """Y' ~ P(Y'|X), cached by everything that determines it (the same seed gives the same Y')."""
     full = (*key, conversion, tuple(x), n, temperature, seed)
     if full in _SAMPLES:
@@ -472,9 +508,13 @@ def sample(task: str, dataset: str, checkpoints: str, conversion: str, x_class: 
              f"temperature {temperature:g}, seed {seed}: shape {tuple(yp.shape)}, sampled in {1000 * dt:.0f} ms.",
              "One X, many Y': the prior is a distribution, so the samples differ; the same seed gives the same samples."]  # fmt: skip
     if yp.dtype.is_floating_point:
-        lines.append(f"- spread across samples (mean std per value): {float(yp.float().std(0).mean()) if n > 1 else 0.0:.3f}")
+        lines.append(
+            f"- spread across samples (mean std per value): {float(yp.float().std(0).mean()) if n > 1 else 0.0:.3f}"
+        )
     else:
-        lines.append(f"- positions where samples disagree: {float((yp != yp[:1]).flatten(1).any(0).float().mean()) if n > 1 else 0.0:.0%}")
+        lines.append(
+            f"- positions where samples disagree: {float((yp != yp[:1]).flatten(1).any(0).float().mean()) if n > 1 else 0.0:.0%}"
+        )
     return fig, "\n".join(lines)
 
 
@@ -522,7 +562,11 @@ def _score(t: Task, y: torch.Tensor, x: list[Any], n: int) -> dict[str, float]:
     score = getattr(t, "score", None)
     if not callable(score):
         return {}
-    labels = torch.as_tensor(list(x)).repeat_interleave(n) if t.x_kind == "class" else [v for v in x for _ in range(n)]
+    labels = (
+        torch.as_tensor(list(x)).repeat_interleave(n)
+        if t.x_kind == "class"
+        else [v for v in x for _ in range(n)]
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -564,9 +608,13 @@ def compare(task: str, dataset: str, checkpoints: str, conversion: str, x_class:
             _, y_from_true = t.reconstruct(conversion, y_true, seed=seed + 1)
     else:
         y_from_true = None
-    m_regen = _score(t, y_regen, x, n) | {"ms per sample": 1000 * (dt_prior + dt_render) / (n * len(x))}
+    m_regen = _score(t, y_regen, x, n) | {
+        "ms per sample": 1000 * (dt_prior + dt_render) / (n * len(x))
+    }
     m_direct = _score(t, y_direct, x, n) | {"ms per sample": 1000 * dt_direct / (n * len(x))}
-    cols = sorted({k for m in (m_regen, m_direct) for k in m}, key=lambda k: (k == "ms per sample", k))
+    cols = sorted(
+        {k for m in (m_regen, m_direct) for k in m}, key=lambda k: (k == "ms per sample", k)
+    )
     table = [[f"regeneration ({conversion})", *[_fmt(m_regen.get(c)) for c in cols]],
              [f"{t.direct.name}", *[_fmt(m_direct.get(c)) for c in cols]]]  # fmt: skip
     md = (f"Same X ({_x_name(t, x)}), same seed ({seed}), same temperature ({temperature:g}), {n} samples each. "

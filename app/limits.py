@@ -39,7 +39,9 @@ def check_file(path: Any, what: str) -> Path:
     if size == 0:
         raise BadInput(f"the {what} is empty (0 bytes)")
     if size > MAX_UPLOAD_BYTES:
-        raise BadInput(f"the {what} is {size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+        raise BadInput(
+            f"the {what} is {size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB"
+        )
     return p
 
 
@@ -51,9 +53,13 @@ def open_image(path: Any):
     try:
         im = Image.open(p)  # reads the header only
     except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise BadInput(f"the upload is not an image this app can read ({', '.join(IMAGE_FORMATS)})") from err
+        raise BadInput(
+            f"the upload is not an image this app can read ({', '.join(IMAGE_FORMATS)})"
+        ) from err
     if im.format not in IMAGE_FORMATS:
-        raise BadInput(f"unsupported image format {im.format}; use one of {', '.join(IMAGE_FORMATS)}")
+        raise BadInput(
+            f"unsupported image format {im.format}; use one of {', '.join(IMAGE_FORMATS)}"
+        )
     w, h = im.size
     if max(w, h) > MAX_IMAGE_SIDE:
         raise BadInput(f"the image is {w}x{h} pixels; the limit is {MAX_IMAGE_SIDE} pixels a side")

@@ -118,7 +118,9 @@ def complete_user_set(task: str, dataset: str, except_stage: str) -> list[str]:
 def loss_figure(curve: list[tuple[int, float]], title: str):
     import plotly.graph_objects as go
 
-    fig = go.Figure(go.Scatter(x=[c[0] for c in curve], y=[c[1] for c in curve], mode="lines", name="loss"))
+    fig = go.Figure(
+        go.Scatter(x=[c[0] for c in curve], y=[c[1] for c in curve], mode="lines", name="loss")
+    )
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="training loss", height=320,
                       margin=dict(l=10, r=10, t=40, b=10))  # fmt: skip
     return fig
@@ -160,7 +162,9 @@ def train(task: str, dataset: str, stage: str, preset: str, resume: bool = False
     def run() -> None:
         try:
             dev = default_device()
-            state["record"] = mod.train_stage(dataset, stage, preset, out, on_step=on_step, should_stop=stop.is_set, device=dev)
+            state["record"] = mod.train_stage(
+                dataset, stage, preset, out, on_step=on_step, should_stop=stop.is_set, device=dev
+            )
         except BaseException as err:  # reported to the user below
             state["error"] = err
 
@@ -174,7 +178,10 @@ def train(task: str, dataset: str, stage: str, preset: str, resume: bool = False
             th.join(0.5)
             s, total = state["step"], state["total"]
             progress((s, total), desc=f"training {stage}", unit="steps")
-            yield loss_figure(curve, title), f"Training `{stage}`: step {s}/{total}, {time.perf_counter() - t0:.0f} s{note}."
+            yield (
+                loss_figure(curve, title),
+                f"Training `{stage}`: step {s}/{total}, {time.perf_counter() - t0:.0f} s{note}.",
+            )
     finally:
         stop.set()  # the page closed or the event was cancelled: stop the thread too
         with _STOPS_LOCK:
@@ -185,14 +192,19 @@ def train(task: str, dataset: str, stage: str, preset: str, resume: bool = False
         if type(err).__name__ == "Stopped":
             msg = (f"Cancelled `{stage}` at step {state['step']}. Nothing was saved over your checkpoints; "
                    "a resume file was kept (tick 'resume' to continue).")  # fmt: skip
-            yield loss_figure(curve, title + " (cancelled)"), msg + "\n\n" + set_status(task, dataset)
+            yield (
+                loss_figure(curve, title + " (cancelled)"),
+                msg + "\n\n" + set_status(task, dataset),
+            )
             return
         raise gr.Error(f"training {stage} failed: {err}")
     handlers.forget_tasks(task, dataset, "user")
     rec = state["record"] or {}
     msg = (f"Saved `{stage}` ({rec.get('steps_done', '?')} steps, {rec.get('seconds', 0):.0f} s) to your own set `{out}`{note}. "
            "Choose **your own** checkpoints in step 1 to use it.")  # fmt: skip
-    msg += " Stages trained on this one's output (a prior over its Y') must be retrained to match it."
+    msg += (
+        " Stages trained on this one's output (a prior over its Y') must be retrained to match it."
+    )
     yield loss_figure(curve, title), msg + "\n\n" + set_status(task, dataset)
 
 
@@ -212,4 +224,3 @@ def status(task: str, dataset: str) -> str:
     except BadInput as err:
         raise gr.Error(str(err)) from err
     return set_status(task, dataset)
-

@@ -13,10 +13,16 @@ from typing import Any
 import gradio as gr
 
 from app import handlers, limits, training
-from app.handlers import X_KINDS, Y_KINDS
+from app.handlers import Y_KINDS
 from regenlab.core import task_names, task_spec
 
-STEPS = {1: "Choose", 2: "Inspect Y'", 3: "Sample Y' ~ P(Y'|X)", 4: "Render Y ~ P(Y|Y')", 5: "Compare"}
+STEPS = {
+    1: "Choose",
+    2: "Inspect Y'",
+    3: "Sample Y' ~ P(Y'|X)",
+    4: "Render Y ~ P(Y|Y')",
+    5: "Compare",
+}
 
 INTRO = """# RegenLab — regeneration learning, X → Y' → Y
 Instead of learning one hard mapping X → Y, **regeneration learning** picks an intermediate
@@ -60,7 +66,9 @@ def build() -> gr.Blocks:
     with gr.Blocks(title="RegenLab", delete_cache=(3600, 7200)) as demo:
         gr.Markdown(INTRO)
         with gr.Row():
-            task_dd = gr.Dropdown(names, value=names[0], label="Task", allow_custom_value=True, elem_id="task")
+            task_dd = gr.Dropdown(
+                names, value=names[0], label="Task", allow_custom_value=True, elem_id="task"
+            )
             dataset_dd = gr.Dropdown(list(first.datasets), value=first.datasets[0], label="Data set",
                                      allow_custom_value=True, elem_id="dataset")  # fmt: skip
             ckpt = gr.Radio([("shipped", "shipped"), ("your own", "user")], value="shipped", label="Checkpoints",
@@ -78,12 +86,16 @@ def build() -> gr.Blocks:
                         next1 = gr.Button("Next: inspect Y' →", variant="primary", elem_id="next1")
                     # ---------------------------------------------------------------- 2 Inspect
                     with gr.Step(f"2 {STEPS[2]}", id=2, elem_id="step2"):
-                        gr.Markdown("Encode a Y to its Y' and render it back: what survives, at what size.")
+                        gr.Markdown(
+                            "Encode a Y to its Y' and render it back: what survives, at what size."
+                        )
                         with gr.Row():
                             with gr.Column():
                                 index = gr.Slider(0, handlers.EXAMPLE_POOL - 1, value=0, step=1,
                                                   label="Test example", elem_id="example-index")  # fmt: skip
-                                ex_btn = gr.Button("Show this dataset example", elem_id="show-example")
+                                ex_btn = gr.Button(
+                                    "Show this dataset example", elem_id="show-example"
+                                )
                             with gr.Column():
                                 y_file = gr.File(label=f"…or upload your own image (≤ {limits.MAX_IMAGE_SIDE} px a side, "
                                                  f"≤ {limits.MAX_UPLOAD_BYTES // 2**20} MB)", file_types=["image"],
@@ -104,7 +116,9 @@ def build() -> gr.Blocks:
                         inspect_md = gr.Markdown(elem_id="inspect-stats")
                         with gr.Row():
                             back2 = gr.Button("← Choose", elem_id="back2")
-                            next2 = gr.Button("Next: sample Y' →", variant="primary", elem_id="next2")
+                            next2 = gr.Button(
+                                "Next: sample Y' →", variant="primary", elem_id="next2"
+                            )
                     # ---------------------------------------------------------------- 3 Sample
                     with gr.Step(f"3 {STEPS[3]}", id=3, elem_id="step3"):
                         with gr.Row():
@@ -116,23 +130,44 @@ def build() -> gr.Blocks:
                                                sources=["upload", "microphone"], type="filepath", format=None,
                                                visible=False, elem_id="x-audio")  # fmt: skip
                         with gr.Row():
-                            n = gr.Slider(1, limits.MAX_SAMPLES, value=4, step=1, label="number of samples", elem_id="n")
+                            n = gr.Slider(
+                                1,
+                                limits.MAX_SAMPLES,
+                                value=4,
+                                step=1,
+                                label="number of samples",
+                                elem_id="n",
+                            )
                             temperature = gr.Slider(0.0, limits.MAX_TEMPERATURE, value=1.0, step=0.05,
                                                     label="temperature", elem_id="temperature")  # fmt: skip
-                            seed = gr.Number(0, precision=0, minimum=0, maximum=limits.MAX_SEED, label="seed", elem_id="seed")
+                            seed = gr.Number(
+                                0,
+                                precision=None,  # the handler checks it (NaN included)
+                                step=1,
+                                minimum=0,
+                                maximum=limits.MAX_SEED,
+                                label="seed",
+                                elem_id="seed",
+                            )
                         sample_btn = gr.Button("Sample Y'", variant="primary", elem_id="sample")
                         samples_plot = gr.Plot(label="Y' samples, side by side", elem_id="samples")
                         sample_md = gr.Markdown(elem_id="sample-stats")
                         with gr.Row():
                             back3 = gr.Button("← Inspect", elem_id="back3")
-                            next3 = gr.Button("Next: render Y →", variant="primary", elem_id="next3")
+                            next3 = gr.Button(
+                                "Next: render Y →", variant="primary", elem_id="next3"
+                            )
                     # ---------------------------------------------------------------- 4 Render
                     with gr.Step(f"4 {STEPS[4]}", id=4, elem_id="step4"):
-                        renderer = gr.Dropdown([], label="Renderer", allow_custom_value=True, elem_id="renderer")
+                        renderer = gr.Dropdown(
+                            [], label="Renderer", allow_custom_value=True, elem_id="renderer"
+                        )
                         render_btn = gr.Button("Render Y", variant="primary", elem_id="render")
                         y_out = YView.make("Y rendered from the sampled Y'", "render-y")
                         with gr.Row():
-                            y_download = gr.File(label="Download Y", interactive=False, elem_id="download-y")
+                            y_download = gr.File(
+                                label="Download Y", interactive=False, elem_id="download-y"
+                            )
                             trace_download = gr.File(label="Download the trace (JSON)", interactive=False,
                                                      elem_id="download-trace")  # fmt: skip
                         render_md = gr.Markdown(elem_id="render-stats")
@@ -148,12 +183,16 @@ def build() -> gr.Blocks:
                                 y_regen = YView.make("Regeneration: X → Y' → Y", "compare-regen")
                             with gr.Column():
                                 y_direct = YView.make("Direct: X → Y", "compare-direct")
-                        metrics_df = gr.Dataframe(label="Metrics (the task's own)", interactive=False, elem_id="metrics")
+                        metrics_df = gr.Dataframe(
+                            label="Metrics (the task's own)", interactive=False, elem_id="metrics"
+                        )
                         with gr.Row(equal_height=False):
                             with gr.Column():
                                 y_true = YView.make("Real Y for this X", "compare-true")
                             with gr.Column():
-                                y_from_true = YView.make("Y rendered from the true Y'", "compare-from-true")
+                                y_from_true = YView.make(
+                                    "Y rendered from the true Y'", "compare-from-true"
+                                )
                         compare_md = gr.Markdown(elem_id="compare-notes")
                         compare_json = gr.File(label="Download the comparison (JSON)", interactive=False,
                                                elem_id="download-compare")  # fmt: skip
@@ -166,7 +205,12 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     stage_dd = gr.Dropdown(training.stages(names[0]), label="Stage", allow_custom_value=True,
                                            elem_id="stage")  # fmt: skip
-                    preset = gr.Radio(list(training.PRESETS_OFFERED), value="lab", label="Preset", elem_id="preset")
+                    preset = gr.Radio(
+                        list(training.PRESETS_OFFERED),
+                        value="lab",
+                        label="Preset",
+                        elem_id="preset",
+                    )
                     resume = gr.Checkbox(False, label="resume an interrupted run", elem_id="resume")
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary", elem_id="train")
@@ -203,14 +247,19 @@ def build() -> gr.Blocks:
                 gr.update(choices=info["conversions"], value=info["conversion"]),
                 info["card"],
                 info["status"],
-                gr.update(choices=classes, value=classes[0] if classes else None, visible=xk == "class"),
+                gr.update(
+                    choices=classes, value=classes[0] if classes else None, visible=xk == "class"
+                ),
                 gr.update(visible=xk == "text"),
                 gr.update(visible=xk == "audio"),
                 gr.update(visible=yk == "image"),
                 gr.update(visible=yk == "audio"),
                 gr.update(visible=yk == "text"),
                 gr.update(choices=rend, value=rend[0], interactive=len(rend) > 1),
-                gr.update(choices=stages, value=stage if stage in stages else (stages[0] if stages else None)),
+                gr.update(
+                    choices=stages,
+                    value=stage if stage in stages else (stages[0] if stages else None),
+                ),
                 training.set_status(info["task"], info["dataset"]),
                 *vis,
             ]
@@ -228,9 +277,17 @@ def build() -> gr.Blocks:
         inspect_out = [*y_in.components, yp_plot, *y_rec.components, inspect_md]
         gr.on([ex_btn.click, next1.click], handlers.inspect_example, [*common, index], inspect_out,
               api_name="inspect_example")  # fmt: skip
-        own_btn.click(handlers.inspect_upload, [*common, *y_inputs], inspect_out, api_name="inspect_upload")
+        own_btn.click(
+            handlers.inspect_upload, [*common, *y_inputs], inspect_out, api_name="inspect_upload"
+        )
         sampling = [*common, *x_inputs, n, temperature, seed]
-        gr.on([sample_btn.click, next2.click], handlers.sample, sampling, [samples_plot, sample_md], api_name="sample")
+        gr.on(
+            [sample_btn.click, next2.click],
+            handlers.sample,
+            sampling,
+            [samples_plot, sample_md],
+            api_name="sample",
+        )
         gr.on([render_btn.click, next3.click], handlers.render, [*sampling, renderer],
               [*y_out.components, y_download, trace_download, render_md], api_name="render")  # fmt: skip
         gr.on([compare_btn.click, next4.click], handlers.compare, sampling,
