@@ -57,11 +57,13 @@ def _table(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
     head = ["", *cols]
     body = [[name, *(_fmt(r.get(c, "")) for c in cols)] for name, r in rows.items()]
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+
     def line(xs):
         return "  ".join(
             str(x).rjust(w) if i else str(x).ljust(w)
             for i, (x, w) in enumerate(zip(xs, widths, strict=True))
         )
+
     return "\n".join([line(head), *(line(b) for b in body)])
 
 
@@ -116,6 +118,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     task = get_task(args.task, args.data, checkpoints=args.checkpoints)
     x = task.parse_x(args.cls)
+    if args.top_k < 0:
+        raise ValueError(f"--top-k must be >= 0, got {args.top_k}")
+    prior = getattr(task.pipelines.get(args.conversion), "prior", None)
+    if args.top_k and hasattr(prior, "top_k"):  # only token priors truncate
+        prior.top_k = args.top_k
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.conversion == "direct":
@@ -184,6 +191,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=8)
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--top-k", type=int, default=0, help="token priors: keep the k likeliest (0: all)"
+    )
     s.add_argument("--checkpoints", default="shipped")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
