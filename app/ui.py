@@ -79,13 +79,13 @@ def build() -> gr.Blocks:
             with gr.Tab("Walkthrough", id="walk-tab"):
                 with gr.Walkthrough(selected=1, elem_id="walk") as walk:
                     # ---------------------------------------------------------------- 1 Choose
-                    with gr.Step(f"1 {STEPS[1]}", id=1, elem_id="step1"):
+                    with gr.Step(STEPS[1], id=1, elem_id="step1"):
                         conv_dd = gr.Dropdown([], label="Conversion Y → Y' (what Y' is)", allow_custom_value=True,
                                               elem_id="conversion")  # fmt: skip
                         card_md = gr.Markdown(elem_id="card")
                         next1 = gr.Button("Next: inspect Y' →", variant="primary", elem_id="next1")
                     # ---------------------------------------------------------------- 2 Inspect
-                    with gr.Step(f"2 {STEPS[2]}", id=2, elem_id="step2"):
+                    with gr.Step(STEPS[2], id=2, elem_id="step2"):
                         gr.Markdown(
                             "Encode a Y to its Y' and render it back: what survives, at what size."
                         )
@@ -120,7 +120,7 @@ def build() -> gr.Blocks:
                                 "Next: sample Y' →", variant="primary", elem_id="next2"
                             )
                     # ---------------------------------------------------------------- 3 Sample
-                    with gr.Step(f"3 {STEPS[3]}", id=3, elem_id="step3"):
+                    with gr.Step(STEPS[3], id=3, elem_id="step3"):
                         with gr.Row():
                             x_class = gr.Dropdown([], label="X: class", allow_custom_value=True, visible=False,
                                                   elem_id="x-class")  # fmt: skip
@@ -158,7 +158,7 @@ def build() -> gr.Blocks:
                                 "Next: render Y →", variant="primary", elem_id="next3"
                             )
                     # ---------------------------------------------------------------- 4 Render
-                    with gr.Step(f"4 {STEPS[4]}", id=4, elem_id="step4"):
+                    with gr.Step(STEPS[4], id=4, elem_id="step4"):
                         renderer = gr.Dropdown(
                             [], label="Renderer", allow_custom_value=True, elem_id="renderer"
                         )
@@ -175,7 +175,7 @@ def build() -> gr.Blocks:
                             back4 = gr.Button("← Sample", elem_id="back4")
                             next4 = gr.Button("Next: compare →", variant="primary", elem_id="next4")
                     # ---------------------------------------------------------------- 5 Compare
-                    with gr.Step(f"5 {STEPS[5]}", id=5, elem_id="step5"):
+                    with gr.Step(STEPS[5], id=5, elem_id="step5"):
                         compare_btn = gr.Button("Compare regeneration with direct", variant="primary",
                                                 elem_id="compare")  # fmt: skip
                         with gr.Row(equal_height=False):
