@@ -120,7 +120,7 @@ def forget_tasks(task: str, dataset: str, checkpoints: str = "user") -> None:
         t = _TASKS.pop((task, dataset, checkpoints), None)
         if t is not None:
             _POOLS.pop(id(t), None)
-        for key in [k for k in _SAMPLES if k[:3] == (task, dataset, checkpoints)]:
+        for key in [k for k in list(_SAMPLES) if k[:3] == (task, dataset, checkpoints)]:
             _SAMPLES.pop(key, None)
 
 
