@@ -1,8 +1,7 @@
 """The Train panel: train one stage of a task from scratch into the user's own checkpoint set.
 
-A task's trainer is found by convention, ``regenlab.tasks.<task>_train`` with ``STAGES``,
-``PRESETS`` and ``train_stage(dataset, stage, preset, ckpt_dir, on_step=, should_stop=, device=)``
-(the image task's ``image_train``); the app names no task.
+A task's trainer comes from its registry entry (``TaskSpec.trainer``: stages, presets and
+``train_stage``); the app names no task.
 
 A pipeline needs every stage, so before a stage is trained the user's set is completed by copying
 the missing stages from the shipped set (never the other way round). The user's set is then
@@ -12,7 +11,6 @@ Results are written by regenlab's atomic checkpoint writer under ``zoo.user_root
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import tempfile
@@ -26,6 +24,7 @@ import gradio as gr
 from app import handlers
 from app.limits import BadInput
 from regenlab import zoo
+from regenlab.core import Trainer, task_spec
 from regenlab.device import default_device
 
 PRESETS_OFFERED = ("lab", "smoke")
@@ -33,21 +32,20 @@ _STOPS: dict[str, threading.Event] = {}  # session -> stop flag of its running t
 _STOPS_LOCK = threading.Lock()
 
 
-def trainer(task: str):
-    """The module that trains ``task``'s stages; BadInput when the task declares none."""
+def trainer(task: str) -> Trainer:
+    """How ``task``'s stages train, as its registry entry declares; BadInput when it has none."""
     try:
-        mod = importlib.import_module(f"regenlab.tasks.{task}_train")
-    except ModuleNotFoundError as err:
-        raise BadInput(f"task {task!r} has no trainer (regenlab.tasks.{task}_train)") from err
-    for attr in ("STAGES", "PRESETS", "train_stage"):
-        if not hasattr(mod, attr):
-            raise BadInput(f"regenlab.tasks.{task}_train lacks {attr}")
-    return mod
+        spec = task_spec(task)
+    except ValueError as err:
+        raise BadInput(str(err)) from err
+    if spec.trainer is None:
+        raise BadInput(f"task {task!r} has no trainable stages")
+    return spec.trainer
 
 
 def stages(task: str) -> list[str]:
     try:
-        return list(trainer(task).STAGES)
+        return list(trainer(task).stages)
     except BadInput:
         return []
 
@@ -135,10 +133,10 @@ def train(task: str, dataset: str, stage: str, preset: str, resume: bool = False
     """Train ``stage`` from scratch into the user's set, yielding (loss plot, status) as it goes."""
     try:
         task, dataset, _ = handlers.check_choice(task, dataset, "user")
-        mod = trainer(task)
-        if stage not in mod.STAGES:
-            raise BadInput(f"unknown stage {stage!r}; choose one of {', '.join(mod.STAGES)}")
-        if preset not in PRESETS_OFFERED or preset not in mod.PRESETS:
+        spec = trainer(task)
+        if stage not in spec.stages:
+            raise BadInput(f"unknown stage {stage!r}; choose one of {', '.join(spec.stages)}")
+        if preset not in PRESETS_OFFERED or preset not in spec.presets:
             raise BadInput(f"preset must be one of {', '.join(PRESETS_OFFERED)}, got {preset!r}")
         copied = complete_user_set(task, dataset, stage)
     except (BadInput, ValueError, FileNotFoundError) as err:
@@ -162,7 +160,7 @@ def train(task: str, dataset: str, stage: str, preset: str, resume: bool = False
     def run() -> None:
         try:
             dev = default_device()
-            state["record"] = mod.train_stage(
+            state["record"] = spec.train_stage(
                 dataset, stage, preset, out, on_step=on_step, should_stop=stop.is_set, device=dev
             )
         except BaseException as err:  # reported to the user below

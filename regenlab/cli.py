@@ -67,6 +67,49 @@ def _table(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
     return "\n".join([line(head), *(line(b) for b in body)])
 
 
+CONV_COLS = [
+    "kind",
+    "psnr_db",
+    "compression_ratio",
+    "bits_ratio",
+    "codebook_size",
+    "perplexity",
+    "perplexity_share",
+    "codes_used",
+]
+GEN_COLS = [
+    "class_consistency",
+    "diversity",
+    "diversity_real",
+    "frechet_distance",
+    "ms_per_image",
+    "params",
+    "train_seconds",
+]
+
+
+def markdown_tables(res: dict[str, Any]) -> str:
+    """The evaluation of one data set as two markdown tables (for the README)."""
+
+    def md(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
+        lines = [
+            "| | " + " | ".join(c.replace("_", " ") for c in cols) + " |",
+            "|---" * (len(cols) + 1) + "|",
+        ]
+        lines += [
+            "| " + name + " | " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |"
+            for name, r in rows.items()
+        ]
+        return "\n".join(lines)
+
+    return (
+        f"**{res['dataset']}** (classifier test accuracy {res['classifier_test_accuracy']:.3f})\n\n"
+        + md(res["conversions"], CONV_COLS)
+        + f"\n\n{res['n_per_class']} samples per class, seed {res['seed']}:\n\n"
+        + md(res["generation"], GEN_COLS)
+    )
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     results = {}
     for ds in _datasets(args.task, args.data):
@@ -77,36 +120,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"\n== {args.task} / {ds}  (classifier test accuracy {res['classifier_test_accuracy']:.3f}; {res['checkpoints']})"
         )
         print("conversions Y -> Y' -> Y (test set):")
-        print(
-            _table(
-                res["conversions"],
-                [
-                    "kind",
-                    "psnr_db",
-                    "compression_ratio",
-                    "bits_ratio",
-                    "codebook_size",
-                    "perplexity",
-                    "perplexity_share",
-                    "codes_used",
-                ],
-            )
-        )
+        print(_table(res["conversions"], CONV_COLS))
         print(f"generation ({res['n_per_class']} samples per class, seed {res['seed']}):")
-        print(
-            _table(
-                res["generation"],
-                [
-                    "class_consistency",
-                    "diversity",
-                    "diversity_real",
-                    "frechet_distance",
-                    "ms_per_image",
-                    "params",
-                    "train_seconds",
-                ],
-            )
-        )
+        print(_table(res["generation"], GEN_COLS))
+        if args.markdown:
+            print("\n" + markdown_tables(res))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
         print(f"\nwrote {args.json}")
@@ -182,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--n-per-class", type=int, default=50)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", help="also write the results to this JSON file")
+    e.add_argument("--markdown", action="store_true", help="also print markdown tables")
     e.set_defaults(func=cmd_eval)
     s = sub.add_parser("sample", help="sample X -> Y' -> Y and write PNGs and the trace as JSON")
     s.add_argument("task")

@@ -189,6 +189,8 @@ class Task(ABC):
     dataset: str
     x_kind: Literal["class", "text", "audio"]
     y_kind: Literal["image", "audio", "text"]
+    y_shape: tuple[int, ...]  # one Y, no batch axis
+    classes: tuple[str, ...] = ()  # the values X can take when x_kind is "class"
     conversions: dict[str, Conversion]
     pipelines: dict[str, Pipeline]  # keyed by the conversion's name
     direct: Direct
@@ -215,6 +217,16 @@ class Task(ABC):
 
 
 @dataclass(frozen=True)
+class Trainer:
+    """How a task's stages train: ``train_stage(dataset, stage, preset, ckpt_dir, *, on_step,
+    should_stop, device) -> record``, stage by stage in the order of ``stages``."""
+
+    stages: tuple[str, ...]
+    presets: tuple[str, ...]
+    train_stage: Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A registry entry: how to build a Task, and what to show before building it."""
 
@@ -222,6 +234,7 @@ class TaskSpec:
     title: str
     datasets: tuple[str, ...]
     build: Callable[..., Task]
+    trainer: Trainer | None = None  # None: the task has no trainable stages
 
 
 _REGISTRY: dict[str, TaskSpec] = {}

@@ -35,7 +35,7 @@ def within_class_diversity(features: torch.Tensor, labels: torch.Tensor) -> floa
             continue
         d = torch.cdist(f, f)
         out.append(d.sum() / (len(f) * (len(f) - 1)))
-    return float(torch.stack(out).mean())
+    return float(torch.stack(out).mean()) if out else float("nan")  # nan: no class has 2 samples
 
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:

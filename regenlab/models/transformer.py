@@ -26,6 +26,27 @@ class Block(nn.Module):
         x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
         return x + self.mlp(self.ln2(x))
 
+    def step(self, x: torch.Tensor, cache: list[torch.Tensor]) -> torch.Tensor:
+        """One new position x (B, 1, C) attending to itself and the cached keys and values.
+
+        The same weights as ``forward``; ``cache`` holds [keys, values], each (B, H, t, C / H),
+        and grows by one position. Sampling is then O(T) per token instead of O(T^2).
+        """
+        b, _, c = x.shape
+        heads = self.attn.num_heads
+        q, k, v = F.linear(self.ln1(x), self.attn.in_proj_weight, self.attn.in_proj_bias).chunk(
+            3, -1
+        )
+        q, k, v = (
+            t.view(b, 1, heads, c // heads).transpose(1, 2) for t in (q, k, v)
+        )  # (B, H, 1, d)
+        if cache:
+            k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)  # (B, H, t+1, d)
+        cache[:] = [k, v]
+        att = F.scaled_dot_product_attention(q, k, v)  # the past only: no mask needed
+        x = x + self.attn.out_proj(att.transpose(1, 2).reshape(b, 1, c))
+        return x + self.mlp(self.ln2(x))
+
 
 class TokenTransformer(nn.Module):
     """Tokens (B, T) in [0, n_codes) given classes (B,) -> next-token logits (B, T, n_codes)."""
@@ -92,19 +113,22 @@ class TokenTransformer(nn.Module):
 
         temperature 0 takes the most likely token at each step (greedy decoding).
         """
-        b = labels.shape[0]
-        out = torch.zeros(b, 0, dtype=torch.long, device=labels.device)
-        for _ in range(self.seq_len):
-            logits = self(torch.cat([out, out.new_zeros(b, 1)], 1), labels)[
-                :, out.shape[1]
-            ]  # (B, K)
+        caches: list[list[torch.Tensor]] = [[] for _ in self.blocks]
+        tok = labels + self.n_codes  # the class token starts the sequence
+        out = []
+        for t in range(self.seq_len):
+            x = self.tok(tok)[:, None] + self.pos[:, t : t + 1]  # (B, 1, C)
+            for block, cache in zip(self.blocks, caches, strict=True):
+                x = block.step(x, cache)
+            logits = self.head(self.ln(x[:, 0]))  # (B, K): P(y'_t | y'_<t, X)
             if temperature == 0:
-                nxt = logits.argmax(-1, keepdim=True)
+                tok = logits.argmax(-1)
             else:
                 logits = logits / temperature
                 if top_k:
                     kth = logits.topk(min(top_k, self.n_codes), dim=-1).values[:, -1:]
                     logits = logits.masked_fill(logits < kth, float("-inf"))
-                nxt = torch.multinomial(logits.softmax(-1), 1, generator=generator)
-            out = torch.cat([out, nxt], 1)
+                tok = torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+            out.append(tok)
+        out = torch.stack(out, 1)  # (B, T)
         return out

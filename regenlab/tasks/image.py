@@ -24,6 +24,7 @@ from regenlab.core import (
     Renderer,
     Task,
     TaskSpec,
+    Trainer,
     check_finite,
     check_sampling_args,
     register_task,
@@ -31,7 +32,7 @@ from regenlab.core import (
 from regenlab.data.images import IMAGE_DATASETS, load_images
 from regenlab.device import default_device, generator
 from regenlab.models import VQVAE, ConvClassifier, ConvVAE, TokenTransformer, VectorDiffusion
-from regenlab.tasks.image_train import ARCH, STAGES
+from regenlab.tasks.image_train import ARCH, PRESETS, STAGES, train_stage
 from regenlab.zoo import load_checkpoint, read_record, shipped_root, user_root
 
 MAX_SIDE = 4096  # largest user image side accepted before decoding
@@ -360,5 +361,6 @@ register_task(
         title="class -> image (digits, shapes)",
         datasets=tuple(IMAGE_DATASETS),
         build=lambda dataset, **kw: ImageTask(dataset, **kw),
+        trainer=Trainer(STAGES, tuple(PRESETS), train_stage),
     )
 )
