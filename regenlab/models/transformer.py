@@ -1,6 +1,9 @@
 """A class-conditional autoregressive transformer over Y' tokens: P(Y'|X) = prod_t P(y'_t | y'_<t, X).
 
 GPT-style (as nanoGPT): the class is the first token, then the raster-scanned token grid.
+Trained with the class dropped (replaced by a "no class" token) a share ``p_uncond`` of the time,
+so one network gives both P(y'_t | y'_<t, X) and P(y'_t | y'_<t); sampling can then use
+classifier-free guidance (Ho & Salimans, 2022): logits_c + w (logits_c - logits_u).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class TokenTransformer(nn.Module):
         layers: int = 4,
         heads: int = 4,
         dropout: float = 0.1,
+        p_uncond: float = 0.1,
     ):
         super().__init__()
         self.config = dict(
@@ -70,9 +74,11 @@ class TokenTransformer(nn.Module):
             layers=layers,
             heads=heads,
             dropout=dropout,
+            p_uncond=p_uncond,
         )
-        self.n_codes, self.seq_len = n_codes, seq_len
-        self.tok = nn.Embedding(n_codes + n_classes, dim)  # class c is token n_codes + c
+        self.n_codes, self.seq_len, self.p_uncond = n_codes, seq_len, p_uncond
+        self.null_class = n_classes  # the "no class" label
+        self.tok = nn.Embedding(n_codes + n_classes + 1, dim)  # class c is token n_codes + c
         self.pos = nn.Parameter(torch.zeros(1, seq_len, dim))
         self.blocks = nn.ModuleList(Block(dim, heads, dropout) for _ in range(layers))
         self.ln = nn.LayerNorm(dim)
@@ -83,7 +89,10 @@ class TokenTransformer(nn.Module):
         nn.init.normal_(self.pos, std=0.02)
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Input [class, y'_0 .. y'_{T-2}] (B, T); logits for y'_0 .. y'_{T-1} (B, T, K)."""
+        """Input [class, y'_0 .. y'_{T-2}] (B, T); logits for y'_0 .. y'_{T-1} (B, T, K).
+
+        ``labels`` (B,) may hold ``null_class`` for the unconditional model.
+        """
         inp = torch.cat(
             [labels[:, None] + self.n_codes, tokens[:, : self.seq_len - 1]], 1
         )  # (B, T)
@@ -96,7 +105,10 @@ class TokenTransformer(nn.Module):
     def loss(
         self, tokens: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Cross-entropy of the next token; tokens (B, T)."""
+        """Cross-entropy of the next token; tokens (B, T). Drops the class a share p_uncond."""
+        if self.training and self.p_uncond > 0:
+            drop = torch.rand(labels.shape, device=labels.device) < self.p_uncond
+            labels = labels.masked_fill(drop, self.null_class)
         logits = self(tokens, labels)
         loss = F.cross_entropy(logits.reshape(-1, self.n_codes), tokens.reshape(-1))
         return loss, {"nll": loss.item()}
@@ -108,27 +120,35 @@ class TokenTransformer(nn.Module):
         temperature: float = 1.0,
         top_k: int = 0,
         generator: torch.Generator | None = None,
+        guidance: float = 0.0,
     ) -> torch.Tensor:
         """Ancestral sampling, one token at a time; labels (B,) -> tokens (B, T).
 
-        temperature 0 takes the most likely token at each step (greedy decoding).
+        temperature 0 takes the most likely token at each step (greedy decoding); ``guidance``
+        w > 0 samples from logits_c + w (logits_c - logits_u) (classifier-free guidance).
         """
+        b = labels.shape[0]
+        if guidance:  # run the conditional and the unconditional model side by side: (2B,)
+            labels = torch.cat([labels, torch.full_like(labels, self.null_class)])
         caches: list[list[torch.Tensor]] = [[] for _ in self.blocks]
         tok = labels + self.n_codes  # the class token starts the sequence
         out = []
         for t in range(self.seq_len):
-            x = self.tok(tok)[:, None] + self.pos[:, t : t + 1]  # (B, 1, C)
+            x = self.tok(tok)[:, None] + self.pos[:, t : t + 1]  # (B or 2B, 1, C)
             for block, cache in zip(self.blocks, caches, strict=True):
                 x = block.step(x, cache)
-            logits = self.head(self.ln(x[:, 0]))  # (B, K): P(y'_t | y'_<t, X)
+            logits = self.head(self.ln(x[:, 0]))  # (B or 2B, K): P(y'_t | y'_<t, X)
+            if guidance:
+                cond, uncond = logits[:b], logits[b:]
+                logits = cond + guidance * (cond - uncond)
             if temperature == 0:
-                tok = logits.argmax(-1)
+                nxt = logits.argmax(-1)
             else:
                 logits = logits / temperature
                 if top_k:
                     kth = logits.topk(min(top_k, self.n_codes), dim=-1).values[:, -1:]
                     logits = logits.masked_fill(logits < kth, float("-inf"))
-                tok = torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
-            out.append(tok)
-        out = torch.stack(out, 1)  # (B, T)
-        return out
+                nxt = torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+            out.append(nxt)
+            tok = torch.cat([nxt, nxt]) if guidance else nxt
+        return torch.stack(out, 1)  # (B, T)

@@ -53,14 +53,14 @@ class TokenPrior(Prior):
 
     name = "transformer"
 
-    def __init__(self, model: TokenTransformer, grid: int, top_k: int = 0):
-        self.model, self.grid, self.top_k = model, grid, top_k
+    def __init__(self, model: TokenTransformer, grid: int, top_k: int = 0, guidance: float = 0.0):
+        self.model, self.grid, self.top_k, self.guidance = model, grid, top_k, guidance
 
     def sample(self, x, n=1, temperature=1.0, seed=None):
         check_sampling_args(n, temperature)
         dev = next(self.model.parameters()).device
         g = generator(seed, dev)
-        tokens = self.model.sample(_labels(x, n, dev), temperature, self.top_k, g)  # (B*n, T)
+        tokens = self.model.sample(_labels(x, n, dev), temperature, self.top_k, g, self.guidance)
         return tokens.view(-1, self.grid, self.grid)
 
 
@@ -186,7 +186,7 @@ class ImageTask(Task):
         }
         down = self.conversions["downsample"]
         self.pipelines = {
-            "vq": Pipeline("vq", self.conversions["vq"], TokenPrior(load("vq_prior"), vqvae.grid), DecoderRenderer(self.conversions["vq"])),
+            "vq": Pipeline("vq", self.conversions["vq"], TokenPrior(load("vq_prior"), vqvae.grid, **a["vq_sampling"]), DecoderRenderer(self.conversions["vq"])),
             "vae": Pipeline("vae", self.conversions["vae"], DiffusionPrior(load("vae_prior"), (vae.latent_dim,)), DecoderRenderer(self.conversions["vae"])),
             "downsample": Pipeline("downsample", down, DiffusionPrior(load("down_prior"), down.y_prime_shape(self.y_shape)), UpsamplerRenderer(load("upsampler"))),
         }  # fmt: skip

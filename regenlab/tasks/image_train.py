@@ -47,7 +47,8 @@ ARCH: dict[str, dict[str, Any]] = {
         factor=4,  # 32x32 -> 8x8
         classifier=dict(width=32, feat_dim=64),
         vqvae=dict(n_codes=64, code_dim=32, width=64, n_down=2),  # 8x8 tokens
-        vq_prior=dict(dim=128, layers=4, heads=4, dropout=0.1),
+        vq_prior=dict(dim=128, layers=4, heads=4, dropout=0.1, p_uncond=0.1),
+        vq_sampling=dict(guidance=3.0, top_k=0),  # classifier-free guidance weight w
         vae=dict(latent_dim=32, width=64, n_down=2, sigma=0.05),
         upsampler=dict(latent_dim=16, width=64, n_down=2, sigma=0.05),
         diffusion=dict(width=256, layers=4, steps=100),
@@ -57,7 +58,8 @@ ARCH: dict[str, dict[str, Any]] = {
         factor=2,  # 8x8 -> 4x4
         classifier=dict(width=32, feat_dim=64),
         vqvae=dict(n_codes=64, code_dim=16, width=48, n_down=1),  # 4x4 tokens
-        vq_prior=dict(dim=96, layers=3, heads=4, dropout=0.2),
+        vq_prior=dict(dim=96, layers=3, heads=4, dropout=0.2, p_uncond=0.1),
+        vq_sampling=dict(guidance=3.0, top_k=0),
         vae=dict(latent_dim=8, width=48, n_down=1, sigma=0.05),
         upsampler=dict(latent_dim=8, width=48, n_down=1, sigma=0.05),
         diffusion=dict(width=256, layers=4, steps=100, dropout=0.1),
