@@ -105,7 +105,7 @@ def markdown_tables(res: dict[str, Any]) -> str:
     return (
         f"**{res['dataset']}** (classifier test accuracy {res['classifier_test_accuracy']:.3f})\n\n"
         + md(res["conversions"], CONV_COLS)
-        + f"\n\n{res['n_per_class']} samples per class, seed {res['seed']}:\n\n"
+        + f"\n\n{res['n_per_class']} samples per class, seed {res['seed']}, temperature {res['temperature']}:\n\n"
         + md(res["generation"], GEN_COLS)
     )
 
@@ -114,14 +114,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = {}
     for ds in _datasets(args.task, args.data):
         task = get_task(args.task, ds, checkpoints=args.checkpoints)
-        res = task.evaluate(n_per_class=args.n_per_class, seed=args.seed)
+        res = task.evaluate(
+            n_per_class=args.n_per_class, seed=args.seed, temperature=args.temperature
+        )
         results[ds] = res
         print(
             f"\n== {args.task} / {ds}  (classifier test accuracy {res['classifier_test_accuracy']:.3f}; {res['checkpoints']})"
         )
         print("conversions Y -> Y' -> Y (test set):")
         print(_table(res["conversions"], CONV_COLS))
-        print(f"generation ({res['n_per_class']} samples per class, seed {res['seed']}):")
+        print(
+            f"generation ({res['n_per_class']} samples per class, seed {res['seed']}, temperature {res['temperature']}):"
+        )
         print(_table(res["generation"], GEN_COLS))
         if args.markdown:
             print("\n" + markdown_tables(res))
@@ -199,6 +203,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoints", default="shipped", help="shipped, user, or a folder")
     e.add_argument("--n-per-class", type=int, default=50)
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument(
+        "--temperature", type=float, default=0.8, help="sampling temperature of every route"
+    )
     e.add_argument("--json", help="also write the results to this JSON file")
     e.add_argument("--markdown", action="store_true", help="also print markdown tables")
     e.set_defaults(func=cmd_eval)

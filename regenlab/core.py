@@ -212,7 +212,9 @@ class Task(ABC):
         """A plotly figure of one Y'."""
 
     @abstractmethod
-    def evaluate(self, n_per_class: int = 50, seed: int = 0) -> dict[str, Any]:
+    def evaluate(
+        self, n_per_class: int = 50, seed: int = 0, temperature: float = 0.8
+    ) -> dict[str, Any]:
         """Measured metrics for conversions, pipelines and the direct baseline."""
 
 

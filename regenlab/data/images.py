@@ -61,7 +61,7 @@ def draw_shape(kind: str, rng: np.random.Generator) -> np.ndarray:
     img = Image.new("RGB", (s, s), tuple(int(v) for v in PALETTE[bg_i]))
     d = ImageDraw.Draw(img)
     fg = tuple(int(v) for v in PALETTE[fg_i])
-    r = rng.uniform(0.22, 0.40) * s  # circumradius
+    r = rng.uniform(0.30, 0.45) * s  # circumradius: 10 to 14 pixels at 32x32
     cx, cy = rng.uniform(r + 2, s - r - 2, size=2)
     angle = rng.uniform(0, 2 * math.pi)
     if kind == "circle":

@@ -286,9 +286,11 @@ class ImageTask(Task):
         }
 
     @torch.no_grad()
-    def evaluate(self, n_per_class: int = 50, seed: int = 0) -> dict[str, Any]:
+    def evaluate(
+        self, n_per_class: int = 50, seed: int = 0, temperature: float = 0.8
+    ) -> dict[str, Any]:
         """Every conversion, every pipeline and the direct baseline, measured on the same seeds."""
-        check_sampling_args(n_per_class, 1.0)
+        check_sampling_args(n_per_class, temperature)
         test = load_images(self.dataset, "test")
         y = test.images.to(self.device)
         acc = float((self.classifier(y).argmax(-1).cpu() == test.labels).double().mean())
@@ -322,14 +324,14 @@ class ImageTask(Task):
         gen = {}
         for name, p in self.pipelines.items():
             t0 = time.perf_counter()
-            trace = p.sample(x, n=n_per_class, seed=seed)
+            trace = p.sample(x, n=n_per_class, temperature=temperature, seed=seed)
             dt = time.perf_counter() - t0
             gen[name] = self.score(trace.y, labels) | {
                 "ms_per_image": 1000 * dt / len(labels),
                 "params": self.params(name),
             }
         t0 = time.perf_counter()
-        ys = self.direct.sample(x, n=n_per_class, seed=seed)
+        ys = self.direct.sample(x, n=n_per_class, temperature=temperature, seed=seed)
         dt = time.perf_counter() - t0
         gen["direct"] = self.score(ys, labels) | {
             "ms_per_image": 1000 * dt / len(labels),
@@ -338,7 +340,7 @@ class ImageTask(Task):
         for name in gen:
             gen[name]["train_seconds"] = self.train_seconds(name)
         out["generation"] = gen
-        out["n_per_class"], out["seed"] = n_per_class, seed
+        out["n_per_class"], out["seed"], out["temperature"] = n_per_class, seed, temperature
         return out
 
     STAGES_OF = {

@@ -47,8 +47,8 @@ ARCH: dict[str, dict[str, Any]] = {
         factor=4,  # 32x32 -> 8x8
         classifier=dict(width=32, feat_dim=64),
         vqvae=dict(n_codes=64, code_dim=32, width=64, n_down=2),  # 8x8 tokens
-        vq_prior=dict(dim=128, layers=4, heads=4, dropout=0.1, p_uncond=0.1),
-        vq_sampling=dict(guidance=3.0, top_k=0),  # classifier-free guidance weight w
+        vq_prior=dict(dim=128, layers=4, heads=4, dropout=0.0, p_uncond=0.1),
+        vq_sampling=dict(guidance=1.0, top_k=0),  # classifier-free guidance weight w (see README)
         vae=dict(latent_dim=32, width=64, n_down=2, sigma=0.05),
         upsampler=dict(latent_dim=16, width=64, n_down=2, sigma=0.05),
         diffusion=dict(width=256, layers=4, steps=100),
@@ -59,7 +59,7 @@ ARCH: dict[str, dict[str, Any]] = {
         classifier=dict(width=32, feat_dim=64),
         vqvae=dict(n_codes=64, code_dim=16, width=48, n_down=1),  # 4x4 tokens
         vq_prior=dict(dim=96, layers=3, heads=4, dropout=0.2, p_uncond=0.1),
-        vq_sampling=dict(guidance=3.0, top_k=0),
+        vq_sampling=dict(guidance=1.0, top_k=0),
         vae=dict(latent_dim=8, width=48, n_down=1, sigma=0.05),
         upsampler=dict(latent_dim=8, width=48, n_down=1, sigma=0.05),
         diffusion=dict(width=256, layers=4, steps=100, dropout=0.1),
@@ -76,12 +76,12 @@ def _fc(steps: int, **kw: Any) -> FitConfig:
 PRESETS: dict[str, dict[str, dict[str, FitConfig]]] = {
     "full": {
         "shapes": {
-            "classifier": _fc(2000, batch_size=128, lr=2e-3),
+            "classifier": _fc(1200, batch_size=128, lr=2e-3),
             "vqvae": _fc(1300, batch_size=64, lr=2e-3),
-            "vq_prior": _fc(2400, batch_size=64, lr=1e-3, weight_decay=0.01),
-            "vae": _fc(800, batch_size=64, lr=2e-3),
+            "vq_prior": _fc(3000, batch_size=64, lr=1.5e-3, weight_decay=0.01),
+            "vae": _fc(600, batch_size=64, lr=2e-3),
             "vae_prior": _fc(3000, batch_size=256, lr=1e-3),
-            "upsampler": _fc(800, batch_size=64, lr=2e-3),
+            "upsampler": _fc(600, batch_size=64, lr=2e-3),
             "down_prior": _fc(3000, batch_size=256, lr=1e-3),
             "direct": _fc(100_000, batch_size=64, lr=2e-3),
         },
