@@ -176,7 +176,11 @@ class ImageTask(Task):
             )
         load = lambda s: load_checkpoint(self.ckpt_dir / s, self.device)  # noqa: E731
         a = ARCH[dataset]
-        self.classifier: ConvClassifier = load("classifier")
+        # The judge is fixed: the shipped classifier scores every checkpoint set (its own if none).
+        judge = checkpoint_dir("shipped", dataset) / "classifier"
+        if not judge.with_suffix(".safetensors").exists():
+            judge = self.ckpt_dir / "classifier"
+        self.classifier: ConvClassifier = load_checkpoint(judge, self.device)
         vqvae: VQVAE = load("vqvae")
         vae: ConvVAE = load("vae")
         self.conversions = {
