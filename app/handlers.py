@@ -493,15 +493,23 @@ def _x_name(t: Task, x: list[Any]) -> str:
     return s if len(s) < 60 else s[:57] + "..."
 
 
-@endpoint
-def sample(task: str, dataset: str, checkpoints: str, conversion: str, x_class: Any, x_text: Any, x_audio: Any,
-           n: float, temperature: float, seed: float) -> tuple:  # fmt: skip
-    """n samples Y' ~ P(Y'|X) side by side, and what they are."""
+def sampling_request(task: Any, dataset: Any, checkpoints: Any, conversion: Any, x_class: Any, x_text: Any,
+                     x_audio: Any, n: Any, temperature: Any, seed: Any) -> tuple:  # fmt: skip
+    """Validate what Sample, Render and Compare share: (key, task, conversion, x, n, temperature, seed)."""
     key = check_choice(task, dataset, checkpoints)
     t = load_task(*key)
     conversion = check_conversion(t, conversion)
     x = read_x(t, x_class, x_text, x_audio)
-    n, temperature, seed = sampling_args(n, temperature, seed)
+    return (key, t, conversion, x, *sampling_args(n, temperature, seed))
+
+
+@endpoint
+def sample(task: str, dataset: str, checkpoints: str, conversion: str, x_class: Any, x_text: Any, x_audio: Any,
+           n: float, temperature: float, seed: float) -> tuple:  # fmt: skip
+    """n samples Y' ~ P(Y'|X) side by side, and what they are."""
+    key, t, conversion, x, n, temperature, seed = sampling_request(
+        task, dataset, checkpoints, conversion, x_class, x_text, x_audio, n, temperature, seed
+    )
     yp, dt = sample_y_prime(t, key, conversion, x, n, temperature, seed)
     fig = side_by_side(t, conversion, yp, f"{n} samples of Y' ~ P(Y'|X = {_x_name(t, x)})")
     lines = [f"**{n} sample{'s' if n > 1 else ''} of Y'** from the {t.pipelines[conversion].prior.name} prior, "
@@ -525,11 +533,9 @@ def sample(task: str, dataset: str, checkpoints: str, conversion: str, x_class: 
 def render(task: str, dataset: str, checkpoints: str, conversion: str, x_class: Any, x_text: Any, x_audio: Any,
            n: float, temperature: float, seed: float, renderer: Any) -> tuple:  # fmt: skip
     """Y ~ P(Y|Y') for the Y' of step 3 (same settings, same samples), with downloads."""
-    key = check_choice(task, dataset, checkpoints)
-    t = load_task(*key)
-    conversion = check_conversion(t, conversion)
-    x = read_x(t, x_class, x_text, x_audio)
-    n, temperature, seed = sampling_args(n, temperature, seed)
+    key, t, conversion, x, n, temperature, seed = sampling_request(
+        task, dataset, checkpoints, conversion, x_class, x_text, x_audio, n, temperature, seed
+    )
     rends = renderers(t, conversion)
     if renderer in (None, ""):
         renderer = next(iter(rends))
@@ -588,11 +594,9 @@ def _true_examples(t: Task, x: list[Any], n: int) -> torch.Tensor | None:
 def compare(task: str, dataset: str, checkpoints: str, conversion: str, x_class: Any, x_text: Any, x_audio: Any,
             n: float, temperature: float, seed: float) -> tuple:  # fmt: skip
     """Regeneration vs direct on the same X and seed, the task's metrics, true Y' vs predicted Y'."""
-    key = check_choice(task, dataset, checkpoints)
-    t = load_task(*key)
-    conversion = check_conversion(t, conversion)
-    x = read_x(t, x_class, x_text, x_audio)
-    n, temperature, seed = sampling_args(n, temperature, seed)
+    key, t, conversion, x, n, temperature, seed = sampling_request(
+        task, dataset, checkpoints, conversion, x_class, x_text, x_audio, n, temperature, seed
+    )
     pipe = t.pipelines[conversion]
     yp, dt_prior = sample_y_prime(t, key, conversion, x, n, temperature, seed)
     with torch.inference_mode():

@@ -12,27 +12,14 @@ from PIL import Image
 from regenlab.cli import main
 
 
+def _sample_digit_3(out) -> int:
+    args = ["sample", "image", "--data", "digits", "--class", "3", "--n", "10", "--seed", "7"]
+    return main([*args, "--out", str(out)])
+
+
 def test_sample_writes_pngs_and_trace(tmp_path):
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "sample",
-                "image",
-                "--data",
-                "digits",
-                "--class",
-                "3",
-                "--n",
-                "10",
-                "--seed",
-                "7",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _sample_digit_3(out) == 0
     pngs = sorted(out.glob("*.png"))
     assert len(pngs) == 10
     assert Image.open(pngs[0]).size == (8, 8)
@@ -40,25 +27,9 @@ def test_sample_writes_pngs_and_trace(tmp_path):
     assert trace["x"] == [3] and trace["seed"] == 7 and trace["n"] == 10
     assert trace["y_prime"]["shape"] == [10, 4, 4] and len(trace["files"]) == 10
     again = tmp_path / "again"
-    main(
-        [
-            "sample",
-            "image",
-            "--data",
-            "digits",
-            "--class",
-            "3",
-            "--n",
-            "10",
-            "--seed",
-            "7",
-            "--out",
-            str(again),
-        ]
-    )
-    assert json.loads((again / "trace.json").read_text())["y_prime"] == trace["y_prime"], (
-        "same seed, same Y'"
-    )
+    _sample_digit_3(again)
+    same = json.loads((again / "trace.json").read_text())["y_prime"] == trace["y_prime"]
+    assert same, "same seed, same Y'"
 
 
 @pytest.mark.parametrize("conversion", ["vae", "downsample", "direct"])
