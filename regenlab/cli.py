@@ -28,16 +28,22 @@ def _datasets(task: str, data: str | None) -> tuple[str, ...]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from regenlab.tasks.image_train import STAGES, train_stage
-
-    if args.task != "image":
-        raise ValueError(f"training for task {args.task!r} is not available; tasks: image")
+    trainer = task_spec(args.task).trainer
+    if trainer is None:
+        raise ValueError(f"task {args.task!r} has no trainable stages")
+    if args.preset not in trainer.presets:
+        raise ValueError(
+            f"unknown preset {args.preset!r}; choose one of {', '.join(trainer.presets)}"
+        )
+    stages = tuple(args.stage) if args.stage else trainer.stages
+    for st in stages:
+        if st not in trainer.stages:
+            raise ValueError(f"unknown stage {st!r}; choose one of {', '.join(trainer.stages)}")
     root = Path(args.out) if args.out else user_root() / args.task
-    stages = tuple(args.stage) if args.stage else STAGES
     t0 = time.perf_counter()
     for ds in _datasets(args.task, args.data):
         for st in stages:
-            rec = train_stage(ds, st, args.preset, root / ds)
+            rec = trainer.train_stage(ds, st, args.preset, root / ds)
             last = ", ".join(f"{k} {v:.4g}" for k, v in rec["last"].items())
             print(
                 f"{ds}/{st}: {rec['steps_done']} steps in {rec['seconds']:.0f} s ({rec['params']:,} params; {last})",
@@ -110,6 +116,45 @@ def markdown_tables(res: dict[str, Any]) -> str:
     )
 
 
+def generic_report(res: dict[str, Any], markdown: bool = False) -> str:
+    """Any task's evaluation: every dict of rows as one table, the scalars as a header."""
+    head = [f"{k}: {_fmt(v)}" for k, v in res.items() if not isinstance(v, dict)]
+    out = ["; ".join(head)]
+    groups = {k: v for k, v in res.items() if isinstance(v, dict)}
+    singles = {k: v for k, v in groups.items() if not any(isinstance(x, dict) for x in v.values())}
+    for name, rows in groups.items():
+        if name in singles:
+            continue
+        rows = {k: v for k, v in rows.items() if isinstance(v, dict)}
+        out += [f"\n{name}:", _table(rows, _columns(rows))]
+    if singles:
+        out += ["", _table(singles, _columns(singles))]
+    if markdown:
+        out.append("")
+        for name, rows in groups.items():
+            if name not in singles:
+                rows = {k: v for k, v in rows.items() if isinstance(v, dict)}
+                out += [f"**{name}**", "", _md(rows, _columns(rows)), ""]
+        if singles:
+            out += [_md(singles, _columns(singles))]
+    return "\n".join(out)
+
+
+def _columns(rows: dict[str, dict[str, Any]]) -> list[str]:
+    cols: list[str] = []
+    for r in rows.values():
+        cols += [c for c in r if c not in cols]
+    return cols
+
+
+def _md(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
+    lines = ["| | " + " | ".join(c.replace("_", " ") for c in cols) + " |",
+             "|---" * (len(cols) + 1) + "|"]  # fmt: skip
+    lines += ["| " + name + " | " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |"
+              for name, r in rows.items()]  # fmt: skip
+    return "\n".join(lines)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     results = {}
     for ds in _datasets(args.task, args.data):
@@ -118,6 +163,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             n_per_class=args.n_per_class, seed=args.seed, temperature=args.temperature
         )
         results[ds] = res
+        if args.task != "image":
+            print(f"\n== {args.task} / {ds}  ({res.get('checkpoints', '')})")
+            print(generic_report(res, args.markdown))
+            continue
         print(
             f"\n== {args.task} / {ds}  (classifier test accuracy {res['classifier_test_accuracy']:.3f}; {res['checkpoints']})"
         )
@@ -139,7 +188,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from regenlab.viz import to_hwc
 
     task = get_task(args.task, args.data, checkpoints=args.checkpoints)
-    x = task.parse_x(args.cls)
+    x = task.parse_x(args.x)
     if args.top_k < 0:
         raise ValueError(f"--top-k must be >= 0, got {args.top_k}")
     prior = getattr(task.pipelines.get(args.conversion), "prior", None)
@@ -147,6 +196,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         prior.top_k = args.top_k
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.conversion is None:
+        args.conversion = next(iter(task.pipelines))
     if args.conversion == "direct":
         t0 = time.perf_counter()
         y = task.direct.sample(x, n=args.n, temperature=args.temperature, seed=args.seed)
@@ -167,16 +218,29 @@ def cmd_sample(args: argparse.Namespace) -> int:
             x, n=args.n, temperature=args.temperature, seed=args.seed
         )
         y, record = trace.y, trace.summary()
-    record |= {"task": args.task, "dataset": task.dataset, "classes": [task.classes[i] for i in x]}
+    record |= {"task": args.task, "dataset": task.dataset}
+    if task.x_kind == "class":
+        record["classes"] = [task.classes[i] for i in x]
     files = []
-    for i, img in enumerate(y):
-        path = out / f"sample_{i:03d}.png"
-        Image.fromarray(np.ascontiguousarray(to_hwc(img))).save(path)
+    for i, yi in enumerate(y):
+        if task.y_kind == "audio":
+            import soundfile as sf
+
+            path = out / f"sample_{i:03d}.wav"
+            sf.write(str(path), yi.detach().float().cpu().numpy(), task.sample_rate)
+        else:
+            path = out / f"sample_{i:03d}.png"
+            Image.fromarray(np.ascontiguousarray(to_hwc(yi))).save(path)
         files.append(path.name)
     record["files"] = files
-    (out / "trace.json").write_text(json.dumps(record, indent=1))
-    print(f"wrote {len(files)} images and trace.json to {out}")
+    (out / "trace.json").write_text(json.dumps(record, indent=1, default=_jsonable))
+    kind = "audio files" if task.y_kind == "audio" else "images"
+    print(f"wrote {len(files)} {kind} and trace.json to {out}")
     return 0
+
+
+def _jsonable(v: Any) -> Any:
+    return v.as_dict() if hasattr(v, "as_dict") else str(v)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -212,8 +276,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="sample X -> Y' -> Y and write PNGs and the trace as JSON")
     s.add_argument("task")
     s.add_argument("--data")
-    s.add_argument("--class", dest="cls", required=True, help="class index or name")
-    s.add_argument("--conversion", default="vq", help="which Y' (vq, vae, downsample) or direct")
+    s.add_argument("--x", "--class", "--text", dest="x", required=True,
+                   help="X: a class index or name (image), a text (tts)")  # fmt: skip
+    s.add_argument("--conversion", default=None,
+                   help="which Y' (image: vq, vae, downsample; tts: mel) or direct; default the first")  # fmt: skip
     s.add_argument("--n", type=int, default=8)
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)

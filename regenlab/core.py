@@ -208,8 +208,8 @@ class Task(ABC):
         """Validate a user-given Y (shape, range, NaN); raise ValueError."""
 
     @abstractmethod
-    def visualize(self, conversion: str, y_prime: torch.Tensor) -> Any:
-        """A plotly figure of one Y'."""
+    def visualize(self, conversion: str, y_prime: torch.Tensor, x: Any = None) -> Any:
+        """A plotly figure of one Y' (``x``, when known, may annotate it, e.g. an alignment)."""
 
     @abstractmethod
     def evaluate(

@@ -49,3 +49,31 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
         covmean = linalg.sqrtm((s_r + eps) @ (s_f + eps))
     covmean = covmean.real
     return float(((mu_r - mu_f) ** 2).sum() + np.trace(s_r + s_f - 2 * covmean))
+
+
+def stoi(ref: torch.Tensor, y: torch.Tensor, sample_rate: int) -> float:
+    """Short-time objective intelligibility of y against the clean ref (pystoi; 0..1)."""
+    from pystoi import stoi as _stoi
+
+    s = min(len(ref), len(y))
+    return float(
+        _stoi(ref[:s].double().numpy(), y[:s].double().numpy(), sample_rate, extended=False)
+    )
+
+
+def pesq_wb(ref: torch.Tensor, y: torch.Tensor, sample_rate: int) -> float | None:
+    """Wide-band PESQ (ITU-T P.862.2) at 16 kHz, or None where the ``pesq`` package is missing."""
+    try:
+        from pesq import pesq
+    except ImportError:
+        return None
+    import torchaudio
+
+    s = min(len(ref), len(y))
+    rs = torchaudio.functional.resample
+    a = rs(ref[:s].float(), sample_rate, 16000).numpy()
+    b = rs(y[:s].float(), sample_rate, 16000).numpy()
+    try:
+        return float(pesq(16000, a, b, "wb"))
+    except Exception:  # noqa: BLE001  (pesq raises on silent or too-short clips)
+        return None

@@ -66,3 +66,58 @@ def latent_bars(z: torch.Tensor) -> go.Figure:
     )
     fig.update_layout(xaxis_title="latent dimension", yaxis_title="value")
     return _layout(fig, f"Y' = a {len(v)}-dimensional VAE latent", square=False)
+
+
+_SPEC_TITLES = {
+    "mel": "Y' = log-mel spectrogram",
+    "linear": "Y' = log linear spectrogram",
+    "mfcc": "Y' = MFCC",
+}
+
+
+def spectrogram(
+    y_prime: torch.Tensor,
+    conversion: str = "mel",
+    cfg=None,
+    alignment: list[tuple[str, int, int]] | None = None,
+) -> go.Figure:
+    """A time-frequency Y' (F, T) or (1, F, T) as a heatmap over seconds.
+
+    ``alignment`` — (phoneme, first frame, frames) per phoneme — is drawn over it: a line where
+    each phoneme starts and its name on top.
+    """
+    from regenlab.conversions.audio import STFTConfig
+
+    cfg = cfg or STFTConfig()
+    if y_prime.dim() == 3:
+        y_prime = y_prime[0]
+    z = y_prime.detach().float().cpu().numpy()
+    sec = cfg.hop / cfg.sample_rate
+    t = np.arange(z.shape[1]) * sec
+    label = {"mel": "mel band", "linear": "frequency bin", "mfcc": "coefficient"}.get(
+        conversion, ""
+    )
+    fig = go.Figure(
+        go.Heatmap(z=z, x=t, y=np.arange(z.shape[0]), colorscale="Magma",
+                   colorbar=dict(title="log" if conversion != "mfcc" else "value"),
+                   hovertemplate="%{x:.2f} s, " + label + " %{y}: %{z:.2f}<extra></extra>")
+    )  # fmt: skip
+    if alignment:
+        for name, start, n in alignment:
+            x0 = start * sec
+            fig.add_vline(x=x0, line=dict(color="rgba(255,255,255,0.55)", width=1))
+            fig.add_annotation(x=x0 + n * sec / 2, y=z.shape[0] - 1, text=name, showarrow=False,
+                               yanchor="bottom", font=dict(color="black", size=11))  # fmt: skip
+    fig.update_layout(xaxis_title="seconds", yaxis_title=label)
+    title = _SPEC_TITLES.get(conversion, "Y'") + f" ({z.shape[0]} x {z.shape[1]} frames)"
+    return _layout(fig, title, square=False)
+
+
+def waveform(y: torch.Tensor, sample_rate: int = 22050, title: str = "Y = waveform") -> go.Figure:
+    """A waveform (S,), decimated to at most 4,000 points for the browser."""
+    v = y.detach().float().cpu().flatten().numpy()
+    step = max(1, len(v) // 4000)
+    fig = go.Figure(go.Scatter(x=np.arange(0, len(v), step) / sample_rate, y=v[::step],
+                               mode="lines", line=dict(width=1)))  # fmt: skip
+    fig.update_layout(xaxis_title="seconds", yaxis_title="amplitude")
+    return _layout(fig, f"{title} ({len(v) / sample_rate:.2f} s)", square=False)

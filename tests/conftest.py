@@ -23,3 +23,11 @@ def shipped():
 def shipped_eval(shipped):
     """The evaluation the README reports, measured once per session."""
     return {ds: task.evaluate(n_per_class=50, seed=0) for ds, task in shipped.items()}
+
+
+@pytest.fixture(scope="session")
+def tts_eval():
+    """The speech task's evaluation on 40 held-out utterances, measured once per session."""
+    from regenlab import get_task
+
+    return get_task("tts", device=torch.device("cpu")).evaluate(n_per_class=40, seed=0)

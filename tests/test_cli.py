@@ -108,3 +108,48 @@ def test_console_script_help():
         [sys.executable, "-m", "regenlab.cli", "--help"], capture_output=True, text=True
     )
     assert done.returncode == 0 and "train" in done.stdout and "sample" in done.stdout
+
+
+def test_sample_tts_writes_wavs_and_trace(tmp_path):
+    import soundfile as sf
+
+    args = [
+        "sample",
+        "tts",
+        "--text",
+        "good morning",
+        "--n",
+        "2",
+        "--seed",
+        "3",
+        "--temperature",
+        "0.7",
+    ]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    wavs = sorted(tmp_path.glob("*.wav"))
+    assert len(wavs) == 2
+    audio, rate = sf.read(wavs[0])
+    assert rate == 22050 and len(audio) > 2048
+    trace = json.loads((tmp_path / "trace.json").read_text())
+    assert trace["x"] == ["good morning"] and trace["y_prime"]["shape"][:2] == [2, 80]
+
+
+@pytest.mark.parametrize(
+    "text, message", [("", "empty"), ("?!", "pronounceable"), ("a" * 501, "too long")]
+)
+def test_tts_text_errors_are_clear(text, message, capsys, tmp_path):
+    assert main(["sample", "tts", "--text", text, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_tts_smoke_then_eval(tmp_path, capsys):
+    root = tmp_path / "ckpt"
+    assert main(["train", "tts", "--preset", "smoke", "--out", str(root)]) == 0
+    out = tmp_path / "eval.json"
+    args = ["eval", "tts", "--checkpoints", str(root), "--n-per-class", "2", "--json", str(out)]
+    assert main(args) == 0
+    res = json.loads(out.read_text())["espeak"]
+    assert set(res["conversions"]) == {"mel", "linear", "mfcc"}
+    assert {"griffin_lim_32", "vocoder"} <= set(res["renderers"])
+    assert {"stoi", "mel_l1"} <= set(res["pipeline"]) and {"stoi", "mel_l1"} <= set(res["direct"])
+    assert "vocoder" in capsys.readouterr().out

@@ -1,3 +1,3 @@
 """Built-in tasks; importing this package registers them."""
 
-from regenlab.tasks import image  # noqa: F401
+from regenlab.tasks import image, tts  # noqa: F401

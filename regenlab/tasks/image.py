@@ -238,7 +238,7 @@ class ImageTask(Task):
         idx = torch.randperm(len(data.labels), generator=torch.Generator().manual_seed(seed))[:n]
         return data.labels[idx].tolist(), data.images[idx]
 
-    def visualize(self, conversion: str, y_prime: torch.Tensor):
+    def visualize(self, conversion: str, y_prime: torch.Tensor, x: Any = None):
         if conversion == "vq":
             return viz.token_grid(y_prime, self.conversions["vq"].codebook_size)
         if conversion == "vae":
