@@ -11,8 +11,10 @@ wave) tuples, plotly figures, markdown, file paths, ``gr.update`` dicts) and rai
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
+import shlex
 import threading
 import time
 import uuid
@@ -28,7 +30,7 @@ import torch
 
 from app import limits
 from app.limits import BadInput
-from regenlab.core import Task, Trace, get_task, task_names, task_spec
+from regenlab.core import Pipeline, Task, Trace, get_task, task_names, task_spec
 
 CHECKPOINT_SOURCES = ("shipped", "user")
 EXAMPLE_POOL = 512  # test examples kept per loaded task (for Inspect and Compare)
@@ -67,6 +69,8 @@ def _message(err: BaseException) -> str:
 _TASKS: OrderedDict[tuple[str, str, str], Task] = OrderedDict()
 _POOLS: dict[int, tuple[list[Any], torch.Tensor]] = {}
 _TASK_LOCK = threading.Lock()
+# one pool is built at a time: a data set may be generated on its first use
+_POOL_LOCK = threading.Lock()
 MAX_LOADED_TASKS = 8
 
 
@@ -126,14 +130,28 @@ def forget_tasks(task: str, dataset: str, checkpoints: str = "user") -> None:
 
 def example_pool(t: Task) -> tuple[list[Any], torch.Tensor]:
     """A fixed set of test examples (x, Y) of a loaded task."""
-    if id(t) not in _POOLS:
-        _POOLS[id(t)] = t.examples("test", EXAMPLE_POOL, seed=0)
-    return _POOLS[id(t)]
+    with _POOL_LOCK:
+        if id(t) not in _POOLS:
+            _POOLS[id(t)] = t.examples("test", EXAMPLE_POOL, seed=0)
+        return _POOLS[id(t)]
 
 
 def y_shape(t: Task) -> tuple[int, ...]:
-    """The shape of one Y, read from the data (tasks need not declare it)."""
-    return tuple(example_pool(t)[1].shape[1:])
+    """The shape of one Y: the task's ``y_shape``, else read from the data."""
+    return tuple(getattr(t, "y_shape", None) or example_pool(t)[1].shape[1:])
+
+
+def sample_rate(t: Task) -> int:
+    """For y_kind 'audio': the task's ``sample_rate`` (16 kHz where it declares none)."""
+    return int(getattr(t, "sample_rate", 16000))
+
+
+def example_text(t: Task) -> str:
+    """For x_kind 'text': the first test example's text (a default X that has a real Y), else ''."""
+    if t.x_kind != "text":
+        return ""
+    x = example_pool(t)[0][0]
+    return str(x.get("text", "") if isinstance(x, dict) else x)
 
 
 def class_names(t: Task) -> list[str]:
@@ -142,20 +160,47 @@ def class_names(t: Task) -> list[str]:
 
 
 def check_conversion(t: Task, conversion: Any) -> str:
-    if conversion not in t.pipelines:
-        raise BadInput(f"unknown conversion {conversion!r}; choose one of {', '.join(t.pipelines)}")
+    if conversion not in t.conversions:
+        raise BadInput(
+            f"unknown conversion {conversion!r}; choose one of {', '.join(t.conversions)}"
+        )
     return conversion
 
 
+def pipeline(t: Task, conversion: str) -> Pipeline:
+    """The prior + renderer over a Y'; a conversion without a trained prior can only be inspected."""
+    if conversion not in t.pipelines:
+        raise BadInput(
+            f"no prior is trained for Y' = {conversion} (it can be inspected, not sampled); "
+            f"choose {' or '.join(t.pipelines)} to sample"
+        )
+    return t.pipelines[conversion]
+
+
 def renderers(t: Task, conversion: str) -> dict[str, Any]:
-    """The renderers a task offers for a conversion: its pipeline's, plus any the task lists in
-    ``renderers(conversion) -> {name: Renderer}`` (optional)."""
-    pipe = t.pipelines[conversion]
-    out = {pipe.renderer.name: pipe.renderer}
+    """The renderers a task offers for a conversion: its pipeline's (if any), plus any the task
+    lists in ``renderers(conversion) -> {name: Renderer}`` (optional)."""
+    pipe = t.pipelines.get(conversion)
+    out = {pipe.renderer.name: pipe.renderer} if pipe else {}
     more = getattr(t, "renderers", None)
     if callable(more):
         out.update(more(conversion))
     return out
+
+
+def reconstruct(t: Task, conversion: str, y: torch.Tensor, seed: int, renderer: str | None = None):
+    """(Y', Y re-rendered from it, the renderer's name) by ``t.reconstruct``, with ``renderer``
+    where the task lets one be chosen (else its own default)."""
+    param = inspect.signature(t.reconstruct).parameters.get("renderer")
+    if param is None:
+        pipe = t.pipelines.get(conversion)
+        renderer, kw = (pipe.renderer.name if pipe else "task's renderer"), {}
+    else:
+        renderer = renderer or param.default
+        kw = {"renderer": renderer}
+    with torch.inference_mode():
+        yp, rec = t.reconstruct(conversion, y, seed=seed, **kw)
+    return yp, rec, renderer
 
 
 # ------------------------------------------------------------------------------ reading X and Y
@@ -222,7 +267,8 @@ def read_y(t: Task, y_file: Any, y_audio: Any, y_text: Any) -> torch.Tensor | li
             import torchaudio.functional as AF
 
             w = AF.resample(w, sr, want)
-        return t.check_y(w[None])
+        y = t.check_y(w[None])
+        return y if y.dim() > 1 else y[None]  # (1, S): one Y, batched like the examples
     if kind == "text":
         if not text.strip():
             raise BadInput("type some text for Y")
@@ -250,7 +296,7 @@ def y_values(t: Task, y: Any, cols: int = 8) -> tuple[Any, Any, Any]:
             raise BadInput("the model produced NaN or infinite pixels")
         return _enlarge(image_grid(y, cols=cols, pad=1), y.shape[-1]), None, None
     if t.y_kind == "audio":
-        sr = int(getattr(t, "sample_rate", 16000))
+        sr = sample_rate(t)
         waves = [w.detach().float().cpu().reshape(-1).numpy() for w in y]
         gap = np.zeros(int(0.3 * sr), np.float32)
         joined = np.concatenate([p for w in waves for p in (w, gap)][:-1]) if waves else gap
@@ -344,6 +390,8 @@ def card_markdown(t: Task, conversion: str) -> str:
     card = conv.card
     shape = y_shape(t)
     yps = conv.y_prime_shape(shape)
+    sr = sample_rate(t)
+    duration = f" ({shape[-1] / sr:g} s at {sr} Hz)" if t.y_kind == "audio" else ""
     lines = [
         f"### Y' = `{conversion}` ({conv.kind}, {'discrete' if conv.discrete else 'continuous'})",
         f"**Keeps:** {card.keeps}",
@@ -352,21 +400,30 @@ def card_markdown(t: Task, conversion: str) -> str:
         "",
         f"**The three principles** (easy to predict from X, easy to render Y from, compact): {card.principles}",
         "",
-        f"Y {tuple(shape)} → Y' {tuple(yps)}: compression ratio **{conv.compression_ratio(shape):.1f}×** "
-        f"in values, {conv.bits_ratio(shape):.1f}× in bits. "
-        f"Prior: {t.pipelines[conversion].prior.name}; renderer: {t.pipelines[conversion].renderer.name}.",
+        f"Y {tuple(shape)}{duration} → Y' {tuple(yps)}: compression ratio **{conv.compression_ratio(shape):.1f}×** "
+        f"in values, {conv.bits_ratio(shape):.1f}× in bits.",
+        "",
     ]
+    pipe = t.pipelines.get(conversion)
+    if pipe is not None:
+        lines.append(f"Prior: {pipe.prior.name}; renderer: {pipe.renderer.name}.")
+    else:
+        lines.append(f"**No prior is trained for this Y'**: inspect it and re-render it "
+                     f"({', '.join(renderers(t, conversion)) or 'no renderer'}), but to sample choose "
+                     f"{' or '.join(t.pipelines)}.")  # fmt: skip
     return "\n".join(lines)
 
 
 def choose(task: str, dataset: str, checkpoints: str, conversion: str) -> dict[str, Any]:
     """Everything the page needs to know about a choice (plain values; the UI maps them)."""
-    task, dataset, checkpoints = check_choice(task, dataset, checkpoints)
+    task, _, checkpoints = check_choice(task, None, checkpoints)
     spec = task_spec(task)
+    if dataset not in spec.datasets:  # the task was switched: start on its own first data set
+        dataset = spec.datasets[0]
     t = load_task(task, dataset, checkpoints)
-    convs = list(t.pipelines)
+    convs = list(t.conversions)
     if conversion not in convs:
-        conversion = convs[0]
+        conversion = next(iter(t.pipelines), convs[0])
     rend = list(renderers(t, conversion))
     return {
         "task": task,
@@ -375,7 +432,10 @@ def choose(task: str, dataset: str, checkpoints: str, conversion: str) -> dict[s
         "dataset": dataset,
         "conversions": convs,
         "conversion": conversion,
+        "pipelines": list(t.pipelines),
+        "examples": len(example_pool(t)[0]),
         "classes": class_names(t),
+        "example_text": example_text(t),
         "x_kind": t.x_kind,
         "y_kind": t.y_kind,
         "renderers": rend,
@@ -391,26 +451,37 @@ def choose(task: str, dataset: str, checkpoints: str, conversion: str) -> dict[s
 # ------------------------------------------------------------------------------ step 2: Inspect
 
 
-def _inspect(t: Task, conversion: str, y: torch.Tensor, what: str) -> tuple:
+def reconstruction_error(t: Task, y: torch.Tensor, rec: Any) -> str | None:
+    """The task's ``reconstruction_metrics(y, rec) -> {name: value}`` where it has them, else the
+    MSE (and PSNR for images) when Y and its re-rendering have the same shape; as markdown."""
+    hook = getattr(t, "reconstruction_metrics", None)
+    if callable(hook):
+        return ", ".join(f"{k} **{v:.3f}**" for k, v in hook(y, rec).items())
+    if not (torch.is_tensor(rec) and rec.shape == y.shape):
+        return None
+    mse = float((y.float().cpu() - rec.float().cpu()).pow(2).mean())
+    psnr = (
+        f", PSNR **{10 * math.log10(1 / max(mse, 1e-10)):.1f} dB**" if t.y_kind == "image" else ""
+    )
+    return f"MSE **{mse:.4f}**{psnr}"
+
+
+def _inspect(t: Task, conversion: str, y: torch.Tensor, what: str, x: Any = None) -> tuple:
     conv = t.conversions[conversion]
     t0 = time.perf_counter()
-    with torch.inference_mode():
-        yp, rec = t.reconstruct(conversion, y, seed=0)
+    yp, rec, rend = reconstruct(t, conversion, y, seed=0)
     dt = time.perf_counter() - t0
-    fig = t.visualize(conversion, yp[:1])
+    fig = t.visualize(conversion, yp[:1], x=x)
     shape = tuple(y.shape[1:])
-    lines = [f"**{what}** → Y' of shape {tuple(yp.shape[1:])} ({str(yp.dtype).removeprefix('torch.')}) → Y re-rendered by the {t.pipelines[conversion].renderer.name}.",
+    lines = [f"**{what}** → Y' of shape {tuple(yp.shape[1:])} ({str(yp.dtype).removeprefix('torch.')}) → Y re-rendered by the {rend}.",
              f"- compression ratio: **{conv.compression_ratio(shape):.1f}×** ({conv.bits_ratio(shape):.1f}× in bits)"]  # fmt: skip
-    if torch.is_tensor(rec) and rec.shape == y.shape:
-        yy, rr = y.float().cpu(), rec.float().cpu()
-        mse = float((yy - rr).pow(2).mean())
+    error = reconstruction_error(t, y, rec)
+    if error:
+        lines.append(f"- reconstruction error: {error}")
+    if t.y_kind == "audio":
+        sr = sample_rate(t)
         lines.append(
-            f"- reconstruction error: MSE **{mse:.4f}**"
-            + (
-                f", PSNR **{10 * math.log10(1 / max(mse, 1e-10)):.1f} dB**"
-                if t.y_kind == "image"
-                else ""
-            )
+            f"- lengths: Y {y.shape[-1] / sr:.2f} s, re-rendered {rec.shape[-1] / sr:.2f} s"
         )
     if conv.discrete:
         used = int(torch.unique(yp).numel())
@@ -426,11 +497,11 @@ def inspect_example(
     """A test example: Y, the plot of its Y', Y re-rendered from that Y', and the numbers."""
     t = load_task(*check_choice(task, dataset, checkpoints))
     conversion = check_conversion(t, conversion)
-    i = limits.as_int(index, "example index", 0, EXAMPLE_POOL - 1)
     xs, ys = example_pool(t)
+    i = limits.as_int(index, "example index", 0, len(xs) - 1)
     x = xs[i]
     name = class_names(t)[x] if t.x_kind == "class" and class_names(t) else x
-    return _inspect(t, conversion, ys[i : i + 1], f"Test example {i} (X = {name!r})")
+    return _inspect(t, conversion, ys[i : i + 1], f"Test example {i} (X = {name!r})", x)
 
 
 @endpoint
@@ -477,7 +548,7 @@ def sample_y_prime(
         return _SAMPLES[full]
     t0 = time.perf_counter()
     with torch.inference_mode():
-        yp = t.pipelines[conversion].prior.sample(x, n=n, temperature=temperature, seed=seed)
+        yp = pipeline(t, conversion).prior.sample(x, n=n, temperature=temperature, seed=seed)
     out = (yp, time.perf_counter() - t0)
     _SAMPLES[full] = out
     while len(_SAMPLES) > MAX_CACHED_SAMPLES:
@@ -499,6 +570,7 @@ def sampling_request(task: Any, dataset: Any, checkpoints: Any, conversion: Any,
     key = check_choice(task, dataset, checkpoints)
     t = load_task(*key)
     conversion = check_conversion(t, conversion)
+    pipeline(t, conversion)  # all three need a prior over this Y'
     x = read_x(t, x_class, x_text, x_audio)
     return (key, t, conversion, x, *sampling_args(n, temperature, seed))
 
@@ -537,6 +609,7 @@ def render(task: str, dataset: str, checkpoints: str, conversion: str, x_class: 
         task, dataset, checkpoints, conversion, x_class, x_text, x_audio, n, temperature, seed
     )
     rends = renderers(t, conversion)
+    pipe = pipeline(t, conversion)
     if renderer in (None, ""):
         renderer = next(iter(rends))
     if renderer not in rends:
@@ -552,8 +625,8 @@ def render(task: str, dataset: str, checkpoints: str, conversion: str, x_class: 
     record = {"task": key[0], "dataset": key[1], "checkpoints": key[2], "renderer": renderer,
               "x_readable": _x_name(t, x), **trace.summary(),
               "metrics": {"seconds_prior": dt_prior, "seconds_renderer": dt},
-              "reproduce": f"regenlab sample {key[0]} --data {key[1]} --class {x[0]} --conversion {conversion} --n {n} --temperature {temperature:g} --seed {seed} --checkpoints {key[2]} --out OUT"}  # fmt: skip
-    if t.x_kind != "class":
+              "reproduce": f"regenlab sample {key[0]} --data {key[1]} --x {shlex.quote(str(x[0]))} --conversion {conversion} --n {n} --temperature {temperature:g} --seed {seed} --checkpoints {key[2]} --out OUT"}  # fmt: skip
+    if renderer != pipe.renderer.name or t.x_kind == "audio":  # the CLI renders with the pipeline's
         record.pop("reproduce")
     md = (f"**Y rendered by the {renderer}** from the {n} Y' of step 3 (render seed {seed + 1}) in {1000 * dt:.0f} ms. "
           "Download the rendering and the whole trace (x, seed, settings, Y', timings) below.")  # fmt: skip
@@ -582,12 +655,30 @@ def _score(t: Task, y: torch.Tensor, x: list[Any], n: int) -> dict[str, float]:
         return {"note": f"not measurable here ({type(err).__name__}); use 2 or more samples"}
 
 
+def _same_x(t: Task, example_x: Any, x: list[Any]) -> bool:
+    """Whether a test example's X is the given one (an X given as a dict matches by its text)."""
+    if t.x_kind == "class":
+        return example_x in x
+    return (example_x.get("text") if isinstance(example_x, dict) else example_x) == x[0]
+
+
 def _true_examples(t: Task, x: list[Any], n: int) -> torch.Tensor | None:
-    """Up to n test examples whose X is the given one (class tasks), else None."""
+    """Up to n test examples whose X is the given one, else None."""
     xs, ys = example_pool(t)
-    want = set(x)
-    idx = [i for i, v in enumerate(xs) if (v in want if t.x_kind == "class" else v == x[0])][:n]
+    idx = [i for i, v in enumerate(xs) if _same_x(t, v, x)][:n]
     return ys[idx] if idx else None
+
+
+TIMING = ("ms per sample", "real-time factor")
+
+
+def _timing(t: Task, y: torch.Tensor, seconds: float) -> dict[str, float]:
+    """Milliseconds per sample; for audio also the real-time factor (compute s per audio s)."""
+    out = {"ms per sample": 1000 * seconds / len(y)}
+    if t.y_kind == "audio":
+        audio_seconds = y.shape[0] * y.shape[-1] / sample_rate(t)
+        out["real-time factor"] = seconds / max(audio_seconds, 1e-9)
+    return out
 
 
 @endpoint
@@ -597,7 +688,7 @@ def compare(task: str, dataset: str, checkpoints: str, conversion: str, x_class:
     key, t, conversion, x, n, temperature, seed = sampling_request(
         task, dataset, checkpoints, conversion, x_class, x_text, x_audio, n, temperature, seed
     )
-    pipe = t.pipelines[conversion]
+    pipe = pipeline(t, conversion)
     yp, dt_prior = sample_y_prime(t, key, conversion, x, n, temperature, seed)
     with torch.inference_mode():
         t0 = time.perf_counter()
@@ -607,18 +698,12 @@ def compare(task: str, dataset: str, checkpoints: str, conversion: str, x_class:
         y_direct = t.direct.sample(x, n=n, temperature=temperature, seed=seed)
         dt_direct = time.perf_counter() - t0
     y_true = _true_examples(t, x, n)
+    y_from_true = None
     if y_true is not None:
-        with torch.inference_mode():
-            _, y_from_true = t.reconstruct(conversion, y_true, seed=seed + 1)
-    else:
-        y_from_true = None
-    m_regen = _score(t, y_regen, x, n) | {
-        "ms per sample": 1000 * (dt_prior + dt_render) / (n * len(x))
-    }
-    m_direct = _score(t, y_direct, x, n) | {"ms per sample": 1000 * dt_direct / (n * len(x))}
-    cols = sorted(
-        {k for m in (m_regen, m_direct) for k in m}, key=lambda k: (k == "ms per sample", k)
-    )
+        _, y_from_true, _ = reconstruct(t, conversion, y_true, seed + 1, pipe.renderer.name)
+    m_regen = _score(t, y_regen, x, n) | _timing(t, y_regen, dt_prior + dt_render)
+    m_direct = _score(t, y_direct, x, n) | _timing(t, y_direct, dt_direct)
+    cols = sorted({k for m in (m_regen, m_direct) for k in m}, key=lambda k: (k in TIMING, k))
     table = [[f"regeneration ({conversion})", *[_fmt(m_regen.get(c)) for c in cols]],
              [f"{t.direct.name}", *[_fmt(m_direct.get(c)) for c in cols]]]  # fmt: skip
     md = (f"Same X ({_x_name(t, x)}), same seed ({seed}), same temperature ({temperature:g}), {n} samples each. "

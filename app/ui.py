@@ -31,6 +31,11 @@ Y ~ P(Y|Y'). Walk through the five steps below for any task of the registry; the
 trains any stage into your own checkpoint set."""
 
 
+# the browser's own <audio> player (seekable, keyboard-accessible; the waveform player draws its
+# own): the spectrogram next to it already shows the signal
+NATIVE_PLAYER = gr.WaveformOptions(show_recording_waveform=False)
+
+
 @dataclass
 class YView:
     """One place a Y is shown: an image, an audio player or text, by the task's y_kind."""
@@ -44,7 +49,8 @@ class YView:
         return cls(
             gr.Image(label=label, type="numpy", format="png", interactive=False, visible=False,
                      elem_id=f"{elem_id}-image", height=260, buttons=["download", "fullscreen"]),
-            gr.Audio(label=label, type="numpy", interactive=False, visible=False, elem_id=f"{elem_id}-audio"),
+            gr.Audio(label=label, type="numpy", interactive=False, visible=False, elem_id=f"{elem_id}-audio",
+                     waveform_options=NATIVE_PLAYER),
             gr.Textbox(label=label, interactive=False, visible=False, lines=4, elem_id=f"{elem_id}-text"),
         )  # fmt: skip
 
@@ -224,7 +230,7 @@ def build() -> gr.Blocks:
         top = [task_dd, dataset_dd, ckpt, conv_dd]
 
         # ------------------------------------------------------------------------ events
-        def on_choose(task, dataset, checkpoints, conversion, stage):
+        def on_choose(task, dataset, checkpoints, conversion, stage, text=None):
             try:
                 info = handlers.choose(task, dataset, checkpoints, conversion)
             except handlers.BadInput as err:
@@ -250,12 +256,13 @@ def build() -> gr.Blocks:
                 gr.update(
                     choices=classes, value=classes[0] if classes else None, visible=xk == "class"
                 ),
-                gr.update(visible=xk == "text"),
+                gr.update(visible=xk == "text", value=text or info["example_text"]),
                 gr.update(visible=xk == "audio"),
                 gr.update(visible=yk == "image"),
                 gr.update(visible=yk == "audio"),
                 gr.update(visible=yk == "text"),
-                gr.update(choices=rend, value=rend[0], interactive=len(rend) > 1),
+                gr.update(choices=rend, value=rend[0] if rend else None, interactive=len(rend) > 1),
+                gr.update(maximum=info["examples"] - 1),
                 gr.update(
                     choices=stages,
                     value=stage if stage in stages else (stages[0] if stages else None),
@@ -264,10 +271,10 @@ def build() -> gr.Blocks:
                 *vis,
             ]
 
-        choose_out = [dataset_dd, ckpt, conv_dd, card_md, status_md, *x_inputs, *y_inputs, renderer, stage_dd,
+        choose_out = [dataset_dd, ckpt, conv_dd, card_md, status_md, *x_inputs, *y_inputs, renderer, index, stage_dd,
                       train_md, *[c for v in views for c in v.components]]  # fmt: skip
         gr.on([demo.load, task_dd.input, dataset_dd.input, ckpt.input, conv_dd.input], on_choose,
-              [*top, stage_dd], choose_out, api_name="choose")  # fmt: skip
+              [*top, stage_dd, x_text], choose_out, api_name="choose")  # fmt: skip
 
         for k, triggers in {1: [back2.click], 2: [next1.click, back3.click], 3: [next2.click, back4.click],
                             4: [next3.click, back5.click], 5: [next4.click]}.items():  # fmt: skip

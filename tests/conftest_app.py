@@ -3,7 +3,8 @@
 Imported by tests/test_app_api.py and tests/test_browser.py (not a conftest.py, which belongs
 to the library's tests). The server uses the shipped checkpoints (``REGENLAB_ASSETS`` points
 elsewhere, e.g. at smoke checkpoints) and writes user checkpoints to a temporary
-``REGENLAB_HOME`` unless one is set.
+``REGENLAB_HOME`` unless one is set; that home shares the default one's generated data sets
+(``data/``), which would otherwise be generated again in every session.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ def server_url() -> str:
     """Launch app.ui.demo once per session on a free port (no thread lock) and return its URL."""
     if "url" not in _SERVER:
         if "REGENLAB_HOME" not in os.environ:
-            os.environ["REGENLAB_HOME"] = tempfile.mkdtemp(prefix="regenlab-home-")
+            home = Path(tempfile.mkdtemp(prefix="regenlab-home-"))
+            data = Path.home() / ".cache" / "regenlab" / "data"
+            data.mkdir(parents=True, exist_ok=True)
+            (home / "data").symlink_to(data, target_is_directory=True)
+            os.environ["REGENLAB_HOME"] = str(home)
         ok, why = shipped_ready()
         if not ok:
             pytest.skip(why)

@@ -92,6 +92,19 @@ def nonempty_file(path) -> bool:
     return path is not None and Path(path).is_file() and Path(path).stat().st_size > 0
 
 
+def shown_y(out: tuple, info: dict, start: int = 0) -> None:
+    """The Y view starting at ``start`` shows something; audio is a readable, finite, non-empty
+    WAV with samples in [-1, 1] (what a browser can play)."""
+    value = y_slot(out, info, start)
+    assert nonempty_file(value) or value
+    if info["y_kind"] == "audio":
+        import soundfile as sf
+
+        wav, rate = sf.read(value, dtype="float32")
+        assert rate > 0 and len(wav) > 0 and np.isfinite(wav).all()
+        assert np.abs(wav).max() <= 1.0
+
+
 # ------------------------------------------------------------------------------ every endpoint
 
 
@@ -110,30 +123,41 @@ def test_walkthrough_endpoints(client, files, task, dataset):
     for k in range(1, 6):
         client.predict(api_name=f"/goto_step{k}")  # navigation events answer without error
     x = x_args(info, files["wav"])
+    assert info["conversion"] in info["pipelines"], "the default conversion can be sampled"
     for conv in info["conversions"]:
         common = [task, dataset, "shipped", conv]
+        out = client.predict(task, dataset, "shipped", conv, None, api_name="/choose")
+        assert f"Y' = `{conv}`" in out[3] and "Keeps" in out[3], "every conversion has a card"
         out = client.predict(*common, 3, api_name="/inspect_example")
-        assert nonempty_file(y_slot(out, info)) or y_slot(out, info)
+        shown_y(out, info)
         assert out[3]["type"] == "plotly" and json.loads(out[3]["plot"])["data"]
-        assert nonempty_file(y_slot(out, info, 4)) or y_slot(out, info, 4)
+        shown_y(out, info, 4)
         assert "compression ratio" in out[7] and "reconstruction error" in out[7]
         out = client.predict(*common, *good_y(info, files), api_name="/inspect_upload")
         assert out[3]["type"] == "plotly" and "compression ratio" in out[7]
+        rends = handlers.choose(task, dataset, "shipped", conv)["renderers"]
+        assert rends, f"Y' = {conv} can be rendered"
+        if conv not in info["pipelines"]:  # inspect only: sampling says why not, and what to pick
+            for api in ("/sample", "/compare"):
+                expect_error(client, [*common, *x, 3, 1.0, 7], api, "no prior", conv)
+            expect_error(client, [*common, *x, 3, 1.0, 7, rends[0]], "/render", "no prior")
+            continue
         out = client.predict(*common, *x, 3, 1.0, 7, api_name="/sample")
         fig = json.loads(out[0]["plot"])
         assert len(fig["data"]) >= 3, "three samples side by side"
-        rend = handlers.choose(task, dataset, "shipped", conv)["renderers"][0]
-        out = client.predict(*common, *x, 3, 1.0, 7, rend, api_name="/render")
-        assert nonempty_file(y_slot(out, info)) or y_slot(out, info)
-        assert nonempty_file(out[3]) and nonempty_file(out[4])
-        trace = json.loads(Path(out[4]).read_text())
-        assert trace["seed"] == 7 and trace["n"] == 3 and trace["y_prime"]["shape"][0] == 3
-        assert {"task", "dataset", "x", "temperature", "metrics", "renderer"} <= set(trace)
+        for rend in rends:
+            out = client.predict(*common, *x, 3, 1.0, 7, rend, api_name="/render")
+            shown_y(out, info)
+            assert nonempty_file(out[3]) and nonempty_file(out[4])
+            trace = json.loads(Path(out[4]).read_text())
+            assert trace["seed"] == 7 and trace["n"] == 3 and trace["y_prime"]["shape"][0] == 3
+            assert {"task", "dataset", "x", "temperature", "metrics", "renderer"} <= set(trace)
+            assert trace["renderer"] == rend
     out = client.predict(
-        task, dataset, "shipped", info["conversions"][0], *x, 3, 1.0, 7, api_name="/compare"
+        task, dataset, "shipped", info["conversion"], *x, 3, 1.0, 7, api_name="/compare"
     )
     for i in (0, 3):  # regeneration and direct
-        assert nonempty_file(y_slot(out, info, i)) or y_slot(out, info, i)
+        shown_y(out, info, i)
     table = out[12]
     assert len(table["data"]) == 2 and len(table["headers"]) >= 2
     record = json.loads(Path(out[14]).read_text())
@@ -235,6 +259,25 @@ def test_bad_inputs_get_errors_and_the_app_stays_up(client, files):
         still_up()
 
 
+def text_x_choices() -> list[tuple[str, str]]:
+    """(task, dataset) of the tasks whose X is a text."""
+    return [c for c in all_choices() if handlers.choose(*c, "shipped", None)["x_kind"] == "text"]
+
+
+@pytest.mark.parametrize("task,dataset", text_x_choices())
+def test_bad_text_gets_an_error_and_the_app_stays_up(client, task, dataset):
+    info = handlers.choose(task, dataset, "shipped", None)
+    common = [task, dataset, "shipped", info["conversion"]]
+    cases = [("", ("type some text",)), ("x" * 501, ("500",)), ("   ", ("type some text",)),
+             ("!!! 123", ("no letters", "pronounceable"))]  # fmt: skip
+    for text, words in cases:
+        for api in ("/sample", "/compare"):
+            expect_error(client, [*common, None, text, None, 2, 1.0, 0], api, *words)
+        expect_error(client, [*common, None, text, None, 2, 1.0, 0, None], "/render", *words)
+        out = client.predict(*common, None, "still up", None, 1, 1.0, 0, api_name="/sample")
+        assert json.loads(out[0]["plot"])["data"]
+
+
 def _raw_call(url: str, api_name: str, body: str) -> str:
     """POST a raw JSON body (which may hold NaN) to /gradio_api/call and read the SSE answer."""
     import httpx
@@ -305,11 +348,12 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
-def test_train_saves_a_user_checkpoint_never_over_a_shipped_one(client):
+@pytest.mark.parametrize("task", sorted({t for t, _ in all_choices()}))
+def test_train_saves_a_user_checkpoint_never_over_a_shipped_one(client, task):
     from app import training
     from regenlab import zoo
 
-    task, dataset = all_choices()[0]
+    dataset = next(d for t, d in all_choices() if t == task)
     stages = training.stages(task)
     if not stages:
         pytest.skip(f"task {task} declares no trainer")

@@ -1,7 +1,7 @@
 """A real Chromium walks the five steps for every registered task and data set.
 
 It asserts that plots, images (and audio players or text, by the task's y_kind) are visible and
-not empty, moves back and forth between steps, and saves a screenshot of every step to
+not empty, that every audio player shown actually plays, moves back and forth between steps, and saves a screenshot of every step to
 tests/artifacts/ (git-ignored). With REGENLAB_UPDATE_SCREENSHOT=1 the Compare step of the first
 task is also copied to assets/screenshot.png.
 """
@@ -98,6 +98,39 @@ def y_ok(page, prefix: str, y_kind: str) -> None:
         )
 
 
+PLAY_JS = """async (sel) => {
+    const a = document.querySelector(sel);
+    if (!a) return {error: 'no <audio> element'};
+    const within = (ms, what, p) => Promise.race([p, new Promise((_, no) =>
+        setTimeout(() => no(new Error(what + ' timed out')), ms))]);
+    const once = (ev) => new Promise((ok, no) => {
+        a.addEventListener(ev, ok, {once: true});
+        a.addEventListener('error', () => no(new Error('media error ' + (a.error && a.error.code))), {once: true});
+    });
+    if (a.readyState < 1) await within(20000, 'metadata', once('loadedmetadata'));
+    a.muted = true;
+    a.currentTime = 0;
+    const advanced = within(20000, 'playback', new Promise((ok) => {
+        const check = () => { if (a.currentTime > 0) ok(); };
+        a.addEventListener('timeupdate', check);
+        a.addEventListener('playing', () => setTimeout(check, 200));
+    }));
+    await a.play();
+    await advanced;
+    a.pause();
+    return {src: a.src, duration: a.duration, currentTime: a.currentTime, paused: a.paused};
+}"""
+
+
+def audio_plays(page, prefix: str) -> dict:
+    """The audio player of the Y view ``prefix`` has a source of positive duration, and plays
+    (muted: headless Chromium allows that without a user gesture) until its time advances."""
+    state = page.evaluate(PLAY_JS, f"#{prefix}-audio audio")
+    assert "error" not in state, state
+    assert state["src"] and state["duration"] > 0 and state["currentTime"] > 0, state
+    return state
+
+
 def on_step(page, k: int) -> None:
     page.locator(f"#step{k}").wait_for(state="visible")
 
@@ -127,6 +160,8 @@ def test_walk_all_five_steps(page, task, dataset):
     last = info["conversions"][-1]
     pick(page, "conversion", last)  # the card follows the conversion
     page.locator("#card").get_by_text(f"Y' = {last}").wait_for()
+    if last not in info["pipelines"]:  # a Y' without a prior says so, and what to sample with
+        page.locator("#card").get_by_text("No prior is trained").wait_for()
     pick(page, "conversion", info["conversions"][0])
     page.locator("#card").get_by_text(f"Y' = {info['conversions'][0]}").wait_for()
     assert (
@@ -142,6 +177,9 @@ def test_walk_all_five_steps(page, task, dataset):
     y_ok(page, "inspect-rec", yk)
     stats = page.locator("#inspect-stats").inner_text()
     assert "compression ratio" in stats and "reconstruction error" in stats
+    if yk == "audio":
+        audio_plays(page, "inspect-y")
+        audio_plays(page, "inspect-rec")
     shot(page, f"{tag}-2-inspect")
 
     page.locator("#next2").click()  # 3 Sample Y'
@@ -157,16 +195,20 @@ def test_walk_all_five_steps(page, task, dataset):
     y_ok(page, "render-y", yk)
     page.locator("#download-y a").first.wait_for()
     page.locator("#download-trace a").first.wait_for()
+    if yk == "audio":
+        audio_plays(page, "render-y")
     shot(page, f"{tag}-4-render")
 
     page.locator("#next4").click()  # 5 Compare
     on_step(page, 5)
     for prefix in ("compare-regen", "compare-direct"):
         y_ok(page, prefix, yk)
+        if yk == "audio":
+            audio_plays(page, prefix)
     if info["x_kind"] == "class":
         y_ok(page, "compare-true", yk)
         y_ok(page, "compare-from-true", yk)
-    page.locator("#metrics").get_by_text("regeneration").first.wait_for()
+    page.locator("#metrics").get_by_text("regeneration").filter(visible=True).first.wait_for()
     path = shot(page, f"{tag}-5-compare")
     if os.environ.get("REGENLAB_UPDATE_SCREENSHOT") == "1" and (task, dataset) == all_choices()[0]:
         shutil.copyfile(path, Path(__file__).resolve().parents[1] / "assets" / "screenshot.png")

@@ -14,6 +14,8 @@ import hashlib
 import os
 import random
 import re
+import tempfile
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +34,7 @@ SPLITS = {"train": 2000, "val": 100, "test": 100}
 CORPUS_VERSION = 1  # bump when synthesis or text selection changes
 SPECIALS = ("<pad>", "<unk>")
 _WORD = re.compile(r"^[a-z]{2,9}$")
+_BUILD_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -146,12 +149,14 @@ def load_speech(split: str = "train", seed: int = 0, size: int | None = None) ->
     sizes = dict(SPLITS)
     name = f"v{CORPUS_VERSION}-seed{seed}-" + "-".join(map(str, sizes.values()))
     path = cache_dir() / f"{name}.npz"
-    if not path.exists():
-        arrays = _build(seed, sizes)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.npz")
-        np.savez(tmp, **{f"{s}/{k}": v for s, a in arrays.items() for k, v in a.items()})
-        tmp.replace(path)  # atomic: a half-written cache is never read
+    with _BUILD_LOCK:  # one build per process; other processes write their own temp file
+        if not path.exists():
+            arrays = _build(seed, sizes)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
+            os.close(fd)
+            np.savez(tmp, **{f"{s}/{k}": v for s, a in arrays.items() for k, v in a.items()})
+            Path(tmp).replace(path)  # atomic: a half-written cache is never read
     with np.load(path) as z:
         a = {k.split("/", 1)[1]: z[k] for k in z.files if k.startswith(f"{split}/")}
     n = len(a["texts"]) if size is None or split != "train" else min(size, len(a["texts"]))
