@@ -5,38 +5,44 @@ Nothing here names a task. What differs between tasks is read from what the task
 read from an upload and shown; conversions, pipelines, cards, visualisations, metrics and
 examples all come from the task. Every handler returns plain values (numpy images, (rate,
 wave) tuples, plotly figures, markdown, file paths, ``gr.update`` dicts) and raises
-``gr.Error`` with a clear message on bad input.
+``gr.Error`` with a clear message on bad input. The loaded tasks and the cache of sampled Y'
+live in ``app/session.py``; reading X and Y and showing Y in ``app/views.py``.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
-import json
 import math
 import shlex
-import threading
 import time
-import uuid
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
-import numpy as np
 import pandas as pd
 import torch
 
 from app import limits
 from app.limits import BadInput
-from regenlab.core import Pipeline, Task, Trace, get_task, task_names, task_spec
-
-CHECKPOINT_SOURCES = ("shipped", "user")
-EXAMPLE_POOL = 512  # test examples kept per loaded task (for Inspect and Compare)
-DISPLAY_SIDE = 96  # images are enlarged (nearest neighbour) to at least this many pixels a side
-Y_KINDS = ("image", "audio", "text")
-X_KINDS = ("class", "text", "audio")
+from app.session import (  # noqa: F401  (check_choice, forget_tasks, load_task: used by training.py and tests)
+    EXAMPLE_POOL,
+    check_choice,
+    check_conversion,
+    class_names,
+    example_pool,
+    example_text,
+    forget_tasks,
+    load_task,
+    pipeline,
+    reconstruct,
+    renderers,
+    sample_rate,
+    sample_y_prime,
+    y_shape,
+)
+from app.views import _stem, read_x, read_y, side_by_side, write_json, write_y_file, y_values
+from regenlab.core import Task, Trace, task_spec
 
 # ------------------------------------------------------------------------------ errors
 
@@ -61,325 +67,6 @@ def endpoint(fn: Callable) -> Callable:
 def _message(err: BaseException) -> str:
     msg = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
     return msg[:1].upper() + msg[1:] if msg else type(err).__name__
-
-
-# ------------------------------------------------------------------------------ tasks
-
-
-_TASKS: OrderedDict[tuple[str, str, str], Task] = OrderedDict()
-_POOLS: dict[int, tuple[list[Any], torch.Tensor]] = {}
-_TASK_LOCK = threading.Lock()
-# one pool is built at a time: a data set may be generated on its first use
-_POOL_LOCK = threading.Lock()
-MAX_LOADED_TASKS = 8
-
-
-def check_choice(task: Any, dataset: Any, checkpoints: Any) -> tuple[str, str, str]:
-    names = task_names()
-    if task not in names:
-        raise BadInput(f"unknown task {task!r}; choose one of {', '.join(names)}")
-    spec = task_spec(task)
-    if dataset in (None, ""):
-        dataset = spec.datasets[0]
-    if dataset not in spec.datasets:
-        raise BadInput(
-            f"task {task!r} has no data set {dataset!r}; choose one of {', '.join(spec.datasets)}"
-        )
-    if checkpoints not in CHECKPOINT_SOURCES:
-        raise BadInput(
-            f"checkpoints must be one of {', '.join(CHECKPOINT_SOURCES)}, got {checkpoints!r}"
-        )
-    return task, dataset, checkpoints
-
-
-def load_task(task: str, dataset: str, checkpoints: str = "shipped") -> Task:
-    """The task built on ``dataset`` with ``checkpoints``, cached per (task, dataset, source)."""
-    key = check_choice(task, dataset, checkpoints)
-    with _TASK_LOCK:
-        if key in _TASKS:
-            _TASKS.move_to_end(key)
-            return _TASKS[key]
-        try:
-            t = get_task(key[0], key[1], checkpoints=key[2])
-        except FileNotFoundError as err:
-            if key[2] == "user":
-                raise BadInput(
-                    f"your own checkpoint set for {key[0]}/{key[1]} is incomplete ({err}). Train the "
-                    "missing stages in the Train panel (training one stage first copies the other "
-                    "shipped stages into your set), or switch back to the shipped checkpoints."
-                ) from err
-            raise BadInput(
-                f"the shipped checkpoints for {key[0]}/{key[1]} are missing: {err}"
-            ) from err
-        _TASKS[key] = t
-        while len(_TASKS) > MAX_LOADED_TASKS:
-            old = _TASKS.popitem(last=False)[1]
-            _POOLS.pop(id(old), None)
-        return t
-
-
-def forget_tasks(task: str, dataset: str, checkpoints: str = "user") -> None:
-    """Drop a cached task (after its checkpoints changed)."""
-    with _TASK_LOCK:
-        t = _TASKS.pop((task, dataset, checkpoints), None)
-        if t is not None:
-            _POOLS.pop(id(t), None)
-        for key in [k for k in list(_SAMPLES) if k[:3] == (task, dataset, checkpoints)]:
-            _SAMPLES.pop(key, None)
-
-
-def example_pool(t: Task) -> tuple[list[Any], torch.Tensor]:
-    """A fixed set of test examples (x, Y) of a loaded task."""
-    with _POOL_LOCK:
-        if id(t) not in _POOLS:
-            _POOLS[id(t)] = t.examples("test", EXAMPLE_POOL, seed=0)
-        return _POOLS[id(t)]
-
-
-def y_shape(t: Task) -> tuple[int, ...]:
-    """The shape of one Y: the task's ``y_shape``, else read from the data."""
-    return tuple(getattr(t, "y_shape", None) or example_pool(t)[1].shape[1:])
-
-
-def sample_rate(t: Task) -> int:
-    """For y_kind 'audio': the task's ``sample_rate`` (16 kHz where it declares none)."""
-    return int(getattr(t, "sample_rate", 16000))
-
-
-def example_text(t: Task) -> str:
-    """For x_kind 'text': the first test example's text (a default X that has a real Y), else ''."""
-    if t.x_kind != "text":
-        return ""
-    x = example_pool(t)[0][0]
-    return str(x.get("text", "") if isinstance(x, dict) else x)
-
-
-def class_names(t: Task) -> list[str]:
-    """For x_kind 'class': the class names the task declares (``classes``), else indices."""
-    return [str(c) for c in getattr(t, "classes", ())]
-
-
-def check_conversion(t: Task, conversion: Any) -> str:
-    if conversion not in t.conversions:
-        raise BadInput(
-            f"unknown conversion {conversion!r}; choose one of {', '.join(t.conversions)}"
-        )
-    return conversion
-
-
-def pipeline(t: Task, conversion: str) -> Pipeline:
-    """The prior + renderer over a Y'; a conversion without a trained prior can only be inspected."""
-    if conversion not in t.pipelines:
-        raise BadInput(
-            f"no prior is trained for Y' = {conversion} (it can be inspected, not sampled); "
-            f"choose {' or '.join(t.pipelines)} to sample"
-        )
-    return t.pipelines[conversion]
-
-
-def renderers(t: Task, conversion: str) -> dict[str, Any]:
-    """The renderers a task offers for a conversion: its pipeline's (if any), plus any the task
-    lists in ``renderers(conversion) -> {name: Renderer}`` (optional)."""
-    pipe = t.pipelines.get(conversion)
-    out = {pipe.renderer.name: pipe.renderer} if pipe else {}
-    more = getattr(t, "renderers", None)
-    if callable(more):
-        out.update(more(conversion))
-    return out
-
-
-def reconstruct(t: Task, conversion: str, y: torch.Tensor, seed: int, renderer: str | None = None):
-    """(Y', Y re-rendered from it, the renderer's name) by ``t.reconstruct``, with ``renderer``
-    where the task lets one be chosen (else its own default)."""
-    param = inspect.signature(t.reconstruct).parameters.get("renderer")
-    if param is None:
-        pipe = t.pipelines.get(conversion)
-        renderer, kw = (pipe.renderer.name if pipe else "task's renderer"), {}
-    else:
-        renderer = renderer or param.default
-        kw = {"renderer": renderer}
-    with torch.inference_mode():
-        yp, rec = t.reconstruct(conversion, y, seed=seed, **kw)
-    return yp, rec, renderer
-
-
-# ------------------------------------------------------------------------------ reading X and Y
-
-
-def read_x(t: Task, x_class: Any, x_text: Any, x_audio: Any) -> list[Any]:
-    """X for one input, by the task's x_kind; every given input is checked against the limits."""
-    text = limits.check_text(x_text, "the text")
-    if x_audio not in (None, ""):
-        limits.audio_seconds(x_audio)
-    kind = t.x_kind
-    if kind == "class":
-        if x_class is None or (isinstance(x_class, str) and not x_class.strip()):
-            raise BadInput(f"choose a class for X: one of {', '.join(class_names(t))}")
-        if isinstance(x_class, float):
-            if not math.isfinite(x_class):
-                raise BadInput(f"class must be a class name or index, got {x_class!r}")
-            x_class = int(x_class) if x_class == int(x_class) else x_class
-        return t.parse_x(x_class)
-    if kind == "text":
-        if not text.strip():
-            raise BadInput("type some text for X")
-        return t.parse_x(text)
-    if kind == "audio":
-        if x_audio in (None, ""):
-            raise BadInput("upload or record audio for X")
-        return t.parse_x(limits.load_audio(x_audio))
-    raise BadInput(f"the app cannot read X of kind {kind!r}")
-
-
-def read_y(t: Task, y_file: Any, y_audio: Any, y_text: Any) -> torch.Tensor | list[str]:
-    """A user's own Y by the task's y_kind, made to the task's Y shape, then ``task.check_y``."""
-    text = limits.check_text(y_text, "the text")
-    if y_audio not in (None, ""):
-        limits.audio_seconds(y_audio)
-    kind = t.y_kind
-    if kind == "image":
-        im = limits.open_image(y_file)
-        shape = y_shape(t)
-        c, h, w = shape
-        if im.mode in ("F", "I", "I;16"):  # numeric images may hold NaN or values out of range
-            raw = np.asarray(im, dtype=np.float64)
-            if not np.isfinite(raw).all():
-                raise BadInput("the image contains NaN or infinite values")
-            from PIL import Image
-
-            im = Image.fromarray(np.clip(raw, 0, 255).astype(np.uint8))
-        im = im.convert("L" if c == 1 else "RGB")
-        if im.size != (w, h):
-            from PIL import Image
-
-            im = im.resize(
-                (w, h), Image.Resampling.BOX if im.width >= w else Image.Resampling.BICUBIC
-            )
-        a = np.asarray(im, dtype=np.float32) / 255.0
-        a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
-        return t.check_y(torch.from_numpy(np.ascontiguousarray(a)))
-    if kind == "audio":
-        src = y_audio if y_audio not in (None, "") else y_file
-        sr, wav = limits.load_audio(src)
-        want = getattr(t, "sample_rate", sr)
-        w = torch.from_numpy(wav)
-        if sr != want:
-            import torchaudio.functional as AF
-
-            w = AF.resample(w, sr, want)
-        y = t.check_y(w[None])
-        return y if y.dim() > 1 else y[None]  # (1, S): one Y, batched like the examples
-    if kind == "text":
-        if not text.strip():
-            raise BadInput("type some text for Y")
-        return t.check_y(text)
-    raise BadInput(f"the app cannot read Y of kind {kind!r}")
-
-
-# ------------------------------------------------------------------------------ showing Y
-
-
-def _enlarge(a: np.ndarray, side: int) -> np.ndarray:
-    f = max(1, math.ceil(DISPLAY_SIDE / max(1, side)))
-    return a.repeat(f, 0).repeat(f, 1) if f > 1 else a
-
-
-def y_values(t: Task, y: Any, cols: int = 8) -> tuple[Any, Any, Any]:
-    """(image, audio, text) values for one Y view; only the slot of the task's y_kind is set."""
-    if y is None:
-        return None, None, None
-    if t.y_kind == "image":
-        from regenlab.viz import image_grid
-
-        y = y.detach().float().cpu()
-        if not torch.isfinite(y).all():
-            raise BadInput("the model produced NaN or infinite pixels")
-        return _enlarge(image_grid(y, cols=cols, pad=1), y.shape[-1]), None, None
-    if t.y_kind == "audio":
-        sr = sample_rate(t)
-        waves = [w.detach().float().cpu().reshape(-1).numpy() for w in y]
-        gap = np.zeros(int(0.3 * sr), np.float32)
-        joined = np.concatenate([p for w in waves for p in (w, gap)][:-1]) if waves else gap
-        return None, (sr, np.clip(joined, -1, 1)), None
-    if t.y_kind == "text":
-        items = y if isinstance(y, (list, tuple)) else [y]
-        return None, None, "\n".join(f"{i + 1}. {s}" for i, s in enumerate(items))
-    raise BadInput(f"the app cannot show Y of kind {t.y_kind!r}")
-
-
-def side_by_side(t: Task, conversion: str, y_prime: torch.Tensor, title: str, cols: int = 4):
-    """One plotly figure with the task's visualisation of each Y' in a grid of subplots."""
-    from plotly.subplots import make_subplots
-
-    n = len(y_prime)
-    figs = [t.visualize(conversion, y_prime[i : i + 1]) for i in range(n)]
-    if n == 1:
-        return figs[0]
-    cols = max(1, min(cols, n))
-    rows = -(-n // cols)
-    out = make_subplots(rows=rows, cols=cols, subplot_titles=[f"sample {i + 1}" for i in range(n)],
-                        horizontal_spacing=0.04, vertical_spacing=0.12 / rows)  # fmt: skip
-    for i, f in enumerate(figs):
-        r, c = divmod(i, cols)
-        for tr in f.data:
-            if hasattr(tr, "showscale"):
-                tr.showscale = False
-            if getattr(tr, "type", "") == "heatmap" and n > 4:
-                tr.texttemplate = None
-            out.add_trace(tr, row=r + 1, col=c + 1)
-        if f.layout.yaxis.autorange == "reversed":
-            out.update_yaxes(autorange="reversed", showticklabels=False, row=r + 1, col=c + 1)
-            out.update_xaxes(showticklabels=False, row=r + 1, col=c + 1)
-    base = figs[0].layout.title.text or ""
-    out.update_layout(title=f"{title}: {base}", height=60 + 230 * rows, showlegend=False,
-                      margin=dict(l=10, r=10, t=70, b=10))  # fmt: skip
-    return out
-
-
-def write_y_file(t: Task, y: Any, stem: str) -> str | None:
-    """The rendered Y as a file the user can download (PNG for images, WAV for audio, TXT)."""
-    d = limits.app_temp_dir()
-    limits.prune(d)
-    img, aud, txt = y_values(t, y)
-    path = d / f"{stem}-{uuid.uuid4().hex[:8]}"
-    if img is not None:
-        from PIL import Image
-
-        path = path.with_suffix(".png")
-        Image.fromarray(np.ascontiguousarray(img)).save(path)
-    elif aud is not None:
-        import soundfile as sf
-
-        path = path.with_suffix(".wav")
-        sf.write(str(path), aud[1], aud[0])
-    elif txt is not None:
-        path = path.with_suffix(".txt")
-        path.write_text(txt)
-    else:
-        return None
-    return str(path)
-
-
-def write_json(record: dict[str, Any], stem: str) -> str:
-    d = limits.app_temp_dir()
-    path = d / f"{stem}-{uuid.uuid4().hex[:8]}.json"
-    path.write_text(json.dumps(record, indent=1, default=_jsonable))
-    return str(path)
-
-
-def _jsonable(v: Any) -> Any:
-    if torch.is_tensor(v):
-        return v.tolist()
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return str(v)
-
-
-def _stem(task: str, dataset: str, conversion: str, seed: int) -> str:
-    # only validated names and numbers: never a user-supplied path or file name
-    return f"regenlab-{task}-{dataset}-{conversion}-seed{seed}"
 
 
 # ------------------------------------------------------------------------------ step 1: Choose
@@ -527,33 +214,12 @@ def inspect_upload(
 # ------------------------------------------------------------------------------ step 3: Sample
 
 
-_SAMPLES: OrderedDict[tuple, tuple[torch.Tensor, float]] = OrderedDict()
-MAX_CACHED_SAMPLES = 32
-
-
 def sampling_args(n: Any, temperature: Any, seed: Any) -> tuple[int, float, int]:
     return (
         limits.as_int(n, "number of samples", 1, limits.MAX_SAMPLES),
         limits.as_float(temperature, "temperature", 0.0, limits.MAX_TEMPERATURE),
         limits.as_int(seed, "seed", 0, limits.MAX_SEED),
     )
-
-
-def sample_y_prime(
-    t: Task, key: tuple, conversion: str, x: list[Any], n: int, temperature: float, seed: int
-) -> tuple[torch.Tensor, float]:
-    """Y' ~ P(Y'|X), cached by everything that determines it (the same seed gives the same Y')."""
-    full = (*key, conversion, tuple(x), n, temperature, seed)
-    if full in _SAMPLES:
-        return _SAMPLES[full]
-    t0 = time.perf_counter()
-    with torch.inference_mode():
-        yp = pipeline(t, conversion).prior.sample(x, n=n, temperature=temperature, seed=seed)
-    out = (yp, time.perf_counter() - t0)
-    _SAMPLES[full] = out
-    while len(_SAMPLES) > MAX_CACHED_SAMPLES:
-        _SAMPLES.popitem(last=False)
-    return out
 
 
 def _x_name(t: Task, x: list[Any]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from app import handlers, limits, training
-from app.handlers import Y_KINDS
+from app.views import Y_KINDS
 from regenlab.core import task_names, task_spec
 
 STEPS = {

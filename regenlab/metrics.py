@@ -52,13 +52,22 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
 
 
 def stoi(ref: torch.Tensor, y: torch.Tensor, sample_rate: int) -> float:
-    """Short-time objective intelligibility of y against the clean ref (pystoi; 0..1)."""
+    """Short-time objective intelligibility of y against the clean ref (pystoi; 0..1).
+
+    NaN where it is undefined: pystoi needs 30 frames of 25.6 ms (at 10 kHz) of speech left
+    after dropping silent frames, and otherwise warns and returns 1e-5.
+    """
+    import warnings
+
     from pystoi import stoi as _stoi
 
     s = min(len(ref), len(y))
-    return float(
-        _stoi(ref[:s].double().numpy(), y[:s].double().numpy(), sample_rate, extended=False)
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        v = _stoi(ref[:s].double().numpy(), y[:s].double().numpy(), sample_rate, extended=False)
+    if any("Not enough STFT frames" in str(w.message) for w in caught):
+        return float("nan")
+    return float(v)
 
 
 def pesq_wb(ref: torch.Tensor, y: torch.Tensor, sample_rate: int) -> float | None:

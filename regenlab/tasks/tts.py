@@ -184,7 +184,7 @@ class VocoderRenderer(Renderer):
     def __init__(self, model: Vocoder, device: torch.device):
         self.model, self.device = model, device
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def sample(self, y_prime, n=1, seed=None):
         check_finite(y_prime, "mel spectrogram")
         y = self.model(y_prime.to(self.device)).clamp(-1, 1).cpu()
@@ -372,7 +372,7 @@ class TTSTask(Task):
 
     # -------------------------------------------------------------------------- evaluation
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def evaluate(self, n_per_class: int = 50, seed: int = 0, temperature: float = 0.8
                  ) -> dict[str, Any]:  # fmt: skip
         """Renderers, prior, pipeline and direct on ``n_per_class`` held-out test utterances."""
@@ -451,8 +451,9 @@ def _params(m: torch.nn.Module) -> int:
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Means over utterances; a metric undefined on an utterance (NaN) is left out of its mean."""
     keys = [k for k in rows[0] if all(k in r for r in rows)]
-    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
 
 
 def audio_scores(
