@@ -27,4 +27,7 @@ lint: install
 	$(VENV)/bin/ruff check regenlab app tests benches
 
 bench: install
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benches/audio_features.py
+	$(PY) benches/renderer_speed.py
 	$(PY) benches/app_latency.py
