@@ -70,6 +70,10 @@ class _Spectral(Conversion):
         y = _check_wave(y)
         return self.spec.to(y.device)(y)
 
+    def bits_ratio(self, y_shape: Sequence[int], y_bits: int = 16) -> float:
+        """As Conversion.bits_ratio, with Y as 16-bit PCM (not 8-bit pixels)."""
+        return super().bits_ratio(y_shape, y_bits)
+
     def mel_basis(self) -> torch.Tensor:
         """(n_fft / 2 + 1, n_mels): mel = basis^T |STFT|."""
         return self.mel_scale.fb
