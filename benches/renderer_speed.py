@@ -11,24 +11,12 @@ per second of audio), with the ratio Griffin-Lim / vocoder (above 5: issue 4's "
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
-from audio_features import speech  # the same eSpeak sentences (same folder)
+from audio_features import median_ms, speech  # the same clips and timing (same folder)
 
 from regenlab import get_task
 from regenlab.data.espeak import SAMPLE_RATE
-
-
-def median_s(fn, reps: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -44,7 +32,9 @@ def main() -> None:
     clips = {"20 test utterances": [y[: int((y != 0).nonzero().max()) + 1] for y in ys]}
     clips |= {f"{s} s of speech": [torch.from_numpy(speech(s))] for s in (2, 10)}
     print(f"shipped vocoder vs Griffin-Lim-32, median of {args.reps}, {args.threads} thread(s)")
-    print(f"{'clips':20s} {'audio s':>8s} {'vocoder ms':>11s} {'GL-32 ms':>9s} {'RTF voc':>8s} {'RTF GL':>7s} {'GL/voc':>7s}")
+    print(
+        f"{'clips':20s} {'audio s':>8s} {'vocoder ms':>11s} {'GL-32 ms':>9s} {'RTF voc':>8s} {'RTF GL':>7s} {'GL/voc':>7s}"
+    )
     for name, waves in clips.items():
         mels = [mel.encode(w) for w in waves]
         audio_s = sum(len(w) for w in waves) / SAMPLE_RATE
@@ -53,8 +43,8 @@ def main() -> None:
             for i, m in enumerate(mels):
                 r.sample(m, seed=i)
 
-        tv = median_s(lambda: run(rend["vocoder"]), args.reps)
-        tg = median_s(lambda: run(rend["griffin_lim"]), args.reps)
+        tv = median_ms(lambda: run(rend["vocoder"]), args.reps) / 1000  # seconds
+        tg = median_ms(lambda: run(rend["griffin_lim"]), args.reps) / 1000
         print(f"{name:20s} {audio_s:8.1f} {1000 * tv:11.1f} {1000 * tg:9.1f} {tv / audio_s:8.4f} "
               f"{tg / audio_s:7.4f} {tg / tv:7.1f}")  # fmt: skip
 

@@ -97,22 +97,11 @@ GEN_COLS = [
 def markdown_tables(res: dict[str, Any]) -> str:
     """The evaluation of one data set as two markdown tables (for the README)."""
 
-    def md(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
-        lines = [
-            "| | " + " | ".join(c.replace("_", " ") for c in cols) + " |",
-            "|---" * (len(cols) + 1) + "|",
-        ]
-        lines += [
-            "| " + name + " | " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |"
-            for name, r in rows.items()
-        ]
-        return "\n".join(lines)
-
     return (
         f"**{res['dataset']}** (classifier test accuracy {res['classifier_test_accuracy']:.3f})\n\n"
-        + md(res["conversions"], CONV_COLS)
+        + _md(res["conversions"], CONV_COLS)
         + f"\n\n{res['n_per_class']} samples per class, seed {res['seed']}, temperature {res['temperature']}:\n\n"
-        + md(res["generation"], GEN_COLS)
+        + _md(res["generation"], GEN_COLS)
     )
 
 

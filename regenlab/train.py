@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from regenlab.zoo import atomic_write_bytes, save_checkpoint
+from regenlab.zoo import atomic_write_bytes, read_record, save_checkpoint
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,20 @@ class FitConfig:
     max_seconds: float | None = None  # stop early once this much wall-clock is spent
     save_every: int = 500  # steps between resumable checkpoints
     seed: int = 0
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def matched_budget(
+    ckpt_dir: Path, stages: tuple[str, ...], cfg: FitConfig
+) -> tuple[int, FitConfig]:
+    """A direct baseline's budget: the parameters of ``stages`` (already trained in ``ckpt_dir``)
+    to match in size, and ``cfg`` stopped at their measured wall-clock, summed."""
+    recs = [read_record(Path(ckpt_dir) / s)["meta"] for s in stages]
+    seconds = sum(r["seconds"] for r in recs)
+    return sum(r["params"] for r in recs), replace(cfg, max_seconds=seconds)
 
 
 def _lr_at(step: int, elapsed: float, cfg: FitConfig) -> float:

@@ -25,10 +25,26 @@ def shipped_root() -> Path:
     return Path(os.environ.get("REGENLAB_ASSETS", REPO_ROOT / "assets")) / "checkpoints"
 
 
+def lab_home() -> Path:
+    """The user's lab folder: ``REGENLAB_HOME``, default ``~/.cache/regenlab``."""
+    return Path(os.environ.get("REGENLAB_HOME") or Path.home() / ".cache" / "regenlab")
+
+
 def user_root() -> Path:
-    """Where a user's own checkpoints go (``REGENLAB_HOME`` overrides ``~/.cache/regenlab``)."""
-    home = os.environ.get("REGENLAB_HOME") or Path.home() / ".cache" / "regenlab"
-    return Path(home) / "checkpoints"
+    """Where a user's own checkpoints go: ``lab_home()/checkpoints``."""
+    return lab_home() / "checkpoints"
+
+
+def checkpoint_dir(task: str, source: str | Path, dataset: str) -> Path:
+    """A task's checkpoint set on ``dataset``: ``shipped``, ``user``, or a folder holding
+    ``<dataset>/<stage>.safetensors``."""
+    if source == "shipped":
+        root = shipped_root() / task
+    elif source == "user":
+        root = user_root() / task
+    else:
+        root = Path(source)
+    return root / dataset
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -27,8 +27,8 @@ _INIT_DONT_EXIT = 0x8000
 _CHARS_UTF8 = 1
 _END_PAUSE = 0x1000
 _POS_CHARACTER = 1
-_EVENT_WORD, _EVENT_END, _EVENT_PHONEME = 1, 5, 7
-_RATE, _PITCH, _RANGE = 1, 3, 4
+_EVENT_PHONEME = 7
+_RATE, _PITCH = 1, 3
 
 
 class _EventId(ctypes.Union):
@@ -58,7 +58,7 @@ class Utterance:
     """One synthesised utterance.
 
     audio (S,) float32 in [-1, 1] at 22,050 Hz; phonemes[i] starts at sample starts[i] (eSpeak
-    mnemonics, e.g. ``h``, ``@``, ``l``, ``oU``); words[j] starts at sample word_starts[j].
+    mnemonics, e.g. ``h``, ``@``, ``l``, ``oU``).
     """
 
     text: str
@@ -88,7 +88,7 @@ class _Engine:
         self.lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
                                                    ctypes.c_int]  # fmt: skip
         self.chunks: list[np.ndarray] = []
-        self.events: list[tuple[int, int, str]] = []  # (type, sample, phoneme)
+        self.events: list[tuple[int, str]] = []  # (sample, phoneme) of each phoneme event
         self._cb = _CALLBACK(self._collect)  # kept alive as long as the engine
         self.lib.espeak_SetSynthCallback(self._cb)
         self.lock = threading.Lock()
@@ -102,9 +102,7 @@ class _Engine:
             e = events[i]
             if e.type == _EVENT_PHONEME:
                 name = bytes(e.id.string).split(b"\0")[0].decode("utf-8", "replace")
-                self.events.append((e.type, e.sample, name))
-            elif e.type in (_EVENT_WORD, _EVENT_END):
-                self.events.append((e.type, e.sample, ""))
+                self.events.append((e.sample, name))
             i += 1
         return 0
 
@@ -128,7 +126,7 @@ class _Engine:
                 raise RuntimeError(f"eSpeak NG could not synthesise {text!r} (error {err})")
             self.lib.espeak_Synchronize()
             pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
-            phon = [(s, p) for t, s, p in self.events if t == _EVENT_PHONEME and p]
+            phon = [(s, p) for s, p in self.events if p]
         audio = pcm.astype(np.float32) / 32768.0
         return Utterance(text, voice, rate, pitch, audio, tuple(p for _, p in phon),
                          tuple(min(s, len(audio)) for s, _ in phon))  # fmt: skip

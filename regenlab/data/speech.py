@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from regenlab.data.espeak import SAMPLE_RATE, synthesize
+from regenlab.zoo import lab_home
 
 VOICES = ("en-us", "en-us+f3", "en+m3", "en-us+m7")
 RATES = (140, 210)  # words a minute, drawn uniformly
@@ -86,8 +87,7 @@ class SpeechData:
 
 
 def cache_dir() -> Path:
-    home = os.environ.get("REGENLAB_HOME") or Path.home() / ".cache" / "regenlab"
-    return Path(home) / "data" / "speech"
+    return lab_home() / "data" / "speech"
 
 
 def _draw_texts(rng: random.Random, pool: list[str], n: int, words=(1, 2, 2, 3)) -> list[str]:

@@ -33,7 +33,8 @@ from regenlab.data.images import IMAGE_DATASETS, load_images
 from regenlab.device import default_device, generator
 from regenlab.models import VQVAE, ConvClassifier, ConvVAE, TokenTransformer, VectorDiffusion
 from regenlab.tasks.image_train import ARCH, PRESETS, STAGES, train_stage
-from regenlab.zoo import load_checkpoint, read_record, shipped_root, user_root
+from regenlab.zoo import checkpoint_dir as zoo_checkpoint_dir
+from regenlab.zoo import load_checkpoint, read_record
 
 MAX_SIDE = 4096  # largest user image side accepted before decoding
 
@@ -142,13 +143,7 @@ def _device_of(conv: VQTokens | VAELatent) -> torch.device:
 
 def checkpoint_dir(source: str | Path, dataset: str) -> Path:
     """``shipped``, ``user`` or a folder holding ``<dataset>/<stage>.safetensors``."""
-    if source == "shipped":
-        root = shipped_root() / "image"
-    elif source == "user":
-        root = user_root() / "image"
-    else:
-        root = Path(source)
-    return root / dataset
+    return zoo_checkpoint_dir("image", source, dataset)
 
 
 class ImageTask(Task):

@@ -27,8 +27,8 @@ from torch import nn
 
 from regenlab.data.images import IMAGE_DATASETS, load_images
 from regenlab.models import VQVAE, ConvClassifier, ConvVAE, TokenTransformer, VectorDiffusion
-from regenlab.train import FitConfig, fit
-from regenlab.zoo import load_checkpoint, read_record
+from regenlab.train import FitConfig, fit, matched_budget, n_params
+from regenlab.zoo import load_checkpoint
 
 STAGES = (
     "classifier",
@@ -120,10 +120,6 @@ def fit_config(preset: str, dataset: str, stage: str) -> FitConfig:
 
 
 # ---------------------------------------------------------------------------- building the modules
-
-
-def n_params(m: nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())
 
 
 def direct_width(dataset: str, target_params: int) -> int:
@@ -246,9 +242,7 @@ def train_stage(
     cfg = fit_config(preset, dataset, stage)
     target, extra = 0, {"dataset": dataset, "preset": preset}
     if stage == "direct":  # same parameters (+-20%) and the same wall-clock as vqvae + vq_prior
-        recs = [read_record(ckpt_dir / s) for s in ("vqvae", "vq_prior")]
-        target = sum(r["meta"]["params"] for r in recs)
-        cfg = dataclasses.replace(cfg, max_seconds=sum(r["meta"]["seconds"] for r in recs))
+        target, cfg = matched_budget(ckpt_dir, ("vqvae", "vq_prior"), cfg)
         extra["matched_params"] = target
     model = build(dataset, stage, target).to(device)
     draw = batch_source(dataset, stage, ckpt_dir)

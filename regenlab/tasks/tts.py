@@ -38,7 +38,7 @@ from regenlab.core import (
 )
 from regenlab.data.espeak import SAMPLE_RATE, synthesize
 from regenlab.data.speech import PITCHES, RATES, VOICES
-from regenlab.device import default_device
+from regenlab.device import default_device, generator
 from regenlab.models.audio import DirectTTS, PhonemeToMel, Vocoder, griffin_lim
 from regenlab.tasks.tts_train import (
     DATASETS,
@@ -49,7 +49,9 @@ from regenlab.tasks.tts_train import (
     prepare,
     train_stage,
 )
-from regenlab.zoo import load_checkpoint, read_record, shipped_root, user_root
+from regenlab.train import n_params
+from regenlab.zoo import checkpoint_dir as zoo_checkpoint_dir
+from regenlab.zoo import load_checkpoint, read_record
 
 MAX_CHARS = 500
 MAX_AUDIO_SECONDS = 20.0
@@ -169,7 +171,7 @@ class MelPrior(Prior):
 
     def sample(self, x, n=1, temperature=1.0, seed=None):
         check_sampling_args(n, temperature)
-        g = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
+        g = generator(seed)
         ph, voice, cond, rows = self.text.inputs(x, n, temperature, g)
         mel, _ = self.model.infer(ph, voice, cond, temperature, generator=g)
         self.last_settings = [{"voice": VOICES[r[1]], "pitch": r[2], "rate": r[3]} for r in rows]
@@ -202,7 +204,7 @@ class GriffinLimRenderer(Renderer):
     @torch.no_grad()
     def sample(self, y_prime, n=1, seed=None):
         check_finite(y_prime, "spectrogram")
-        g = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
+        g = generator(seed)
         mag = self.conversion.to_magnitude(y_prime.cpu()).repeat_interleave(n, 0)
         length = STFT.samples(y_prime.shape[-1])
         y = griffin_lim(mag, STFT.n_fft, STFT.hop, self.n_iter, length=length, generator=g)
@@ -219,18 +221,14 @@ class DirectSpeech(Direct):
 
     def sample(self, x, n=1, temperature=1.0, seed=None):
         check_sampling_args(n, temperature)
-        g = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
+        g = generator(seed)
         ph, voice, cond, _ = self.text.inputs(x, n, temperature, g)
         y, _ = self.model.infer(ph, voice, cond, temperature, generator=g)
         return y.clamp(-1, 1).cpu()
 
 
 def checkpoint_dir(source: str | Path, dataset: str = "espeak") -> Path:
-    if source == "shipped":
-        return shipped_root() / "tts" / dataset
-    if source == "user":
-        return user_root() / "tts" / dataset
-    return Path(source) / dataset
+    return zoo_checkpoint_dir("tts", source, dataset)
 
 
 class TTSTask(Task):
@@ -386,7 +384,7 @@ class TTSTask(Task):
         true_mels = [mel.encode(w) for w in refs]  # (1, M, T) each
         audio_s = sum(len(w) for w in refs) / SAMPLE_RATE
 
-        def score(name: str, render) -> dict[str, float]:
+        def score(render) -> dict[str, float]:
             rows, secs = [], 0.0
             for i in range(n):
                 t0 = time.perf_counter()
@@ -400,7 +398,7 @@ class TTSTask(Task):
             conv[name] = {"kind": c.kind, "values_per_second": c.y_prime_shape((SAMPLE_RATE,))[0]
                           * SAMPLE_RATE / STFT.hop, "compression_ratio": c.compression_ratio((SAMPLE_RATE * 10,))}  # fmt: skip
             conv[name] |= score(
-                name, lambda i, c=c: GriffinLimRenderer(c).sample(c.encode(refs[i]), seed=seed + i)
+                lambda i, c=c: GriffinLimRenderer(c).sample(c.encode(refs[i]), seed=seed + i)
             )
         out["conversions"] = conv
         self.vocoder_renderer.sample(true_mels[0])  # warm up before timing
@@ -408,8 +406,8 @@ class TTSTask(Task):
             "griffin_lim_32": {
                 k: v for k, v in conv["mel"].items() if k in ("mel_l1", "stoi", "pesq_wb", "rtf")
             },
-            "vocoder": score("vocoder", lambda i: self.vocoder_renderer.sample(true_mels[i]))
-            | {"params": _params(self.vocoder)},
+            "vocoder": score(lambda i: self.vocoder_renderer.sample(true_mels[i]))
+            | {"params": n_params(self.vocoder)},
         }
         # the prior with true durations (teacher-forced timing), and the whole pipeline from it
         ph, dur, voice, cond = (
@@ -430,11 +428,11 @@ class TTSTask(Task):
             pred = (mean.exp() - 1).round().clamp(min=1)[0]
             dur_err.append(float((pred - dur[i, :k]).abs().float().mean()))
         out["prior"] = _mean(prior_rows) | {"duration_mae_frames": float(np.mean(dur_err)),
-                                           "params": _params(self.prior_model)}  # fmt: skip
+                                           "params": n_params(self.prior_model)}  # fmt: skip
         out["pipeline"] = _mean(pipe_rows) | {
-            "params": _params(self.prior_model) + _params(self.vocoder)
+            "params": n_params(self.prior_model) + n_params(self.vocoder)
         }
-        out["direct"] = _mean(direct_rows) | {"params": _params(self.direct.model)}
+        out["direct"] = _mean(direct_rows) | {"params": n_params(self.direct.model)}
         for k, stages in (("pipeline", ("prior", "vocoder")), ("direct", ("direct",)),
                           ("prior", ("prior",))):  # fmt: skip
             out[k]["train_seconds"] = sum(
@@ -444,10 +442,6 @@ class TTSTask(Task):
             "meta"
         ]["seconds"]
         return out
-
-
-def _params(m: torch.nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -23,8 +23,7 @@ from torch import nn
 from regenlab.conversions.audio import LOG_FLOOR, LogMel, STFTConfig
 from regenlab.data.speech import PITCHES, RATES, VOICES, SpeechData, load_speech
 from regenlab.models.audio import DirectTTS, PhonemeToMel, Vocoder
-from regenlab.train import FitConfig, fit
-from regenlab.zoo import read_record
+from regenlab.train import FitConfig, fit, matched_budget, n_params
 
 STAGES = ("vocoder", "prior", "direct")
 DATASETS = ("espeak",)
@@ -134,10 +133,6 @@ def mel_fn() -> Callable[[torch.Tensor], torch.Tensor]:
 # ---------------------------------------------------------------------------------- modules
 
 
-def n_params(m: nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())
-
-
 def vocab_size() -> int:
     return len(load_speech("train").vocab)
 
@@ -145,8 +140,6 @@ def vocab_size() -> int:
 def build(stage: str, target_params: int = 0) -> nn.Module:
     if stage == "vocoder":
         m = Vocoder(STFT.n_mels, n_fft=STFT.n_fft, hop=STFT.hop, **ARCH["vocoder"])
-        if m.config["sample_rate"] and m.config["sample_rate"] != STFT.sample_rate:
-            raise ValueError("the vocoder's sample rate must be the STFT's")
     elif stage == "prior":
         m = PhonemeToMel(vocab_size(), len(VOICES), STFT.n_mels, **ARCH["prior"])
     elif stage == "direct":
@@ -239,9 +232,7 @@ def train_stage(
     target, extra = 0, {"dataset": dataset, "preset": preset,
                         "vocab": list(load_speech("train").vocab)}  # fmt: skip
     if stage == "direct":  # about the parameters and the wall-clock of vocoder + prior
-        recs = [read_record(ckpt_dir / s) for s in ("vocoder", "prior")]
-        target = sum(r["meta"]["params"] for r in recs)
-        cfg = dataclasses.replace(cfg, max_seconds=sum(r["meta"]["seconds"] for r in recs))
+        target, cfg = matched_budget(ckpt_dir, ("vocoder", "prior"), cfg)
         extra["matched_params"] = target
     model = build(stage, target).to(device)
     draw = batch_source(stage, preset)
