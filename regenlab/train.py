@@ -26,6 +26,7 @@ class FitConfig:
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW's moment decay rates
     warmup: int = 50  # linear warm-up steps, then cosine decay to 10% of lr
     max_seconds: float | None = None  # stop early once this much wall-clock is spent
     save_every: int = 500  # steps between resumable checkpoints
@@ -80,7 +81,9 @@ def fit(
     """
     out = Path(out)
     resume_path = out.with_suffix(".resume.pt")
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     step, elapsed, curve = 0, 0.0, []

@@ -158,3 +158,63 @@ def test_guided_sampling_is_seeded_and_differs_from_unguided():
     assert torch.equal(a, tf.sample(labels, generator=g(0), guidance=2.0))
     assert not torch.equal(a, tf.sample(labels, generator=g(0), guidance=0.0))
     assert a.shape == (2, tf.seq_len) and a.max() < tf.n_codes
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_prior_attention_matches_torch_multihead_attention(dataset):
+    """The prior's causal attention (scaled_dot_product_attention on nn.MultiheadAttention's
+    weights) equals nn.MultiheadAttention itself with a causal mask."""
+    torch.manual_seed(0)
+    block = build(dataset, "vq_prior").eval().blocks[0]
+    x = torch.randn(3, 10, block.ln1.normalized_shape[0])
+    mask = torch.triu(torch.full((10, 10), float("-inf")), 1)
+    h = block.ln1(x)
+    ref = x + block.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+    ref = ref + block.mlp(block.ln2(ref))
+    torch.testing.assert_close(block(x), ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_prior_is_causal(dataset):
+    """Changing token t changes no logit before position t + 1 (input t + 1 is token t)."""
+    torch.manual_seed(0)
+    tf = build(dataset, "vq_prior").eval()
+    tokens = torch.randint(0, tf.n_codes, (2, tf.seq_len))
+    labels = torch.tensor([0, 1])
+    t = tf.seq_len // 2
+    changed = tokens.clone()
+    changed[:, t] = (changed[:, t] + 1) % tf.n_codes
+    with torch.no_grad():
+        a, b = tf(tokens, labels), tf(changed, labels)
+    torch.testing.assert_close(a[:, : t + 1], b[:, : t + 1])
+    assert not torch.allclose(a[:, t + 1 :], b[:, t + 1 :])
+
+
+def test_row_and_column_embeddings():
+    """With ``grid``, positions in one row share its row vector and in one column its column
+    vector; a grid that does not hold seq_len tokens is refused."""
+    from regenlab.models import TokenTransformer
+
+    tf = TokenTransformer(16, 16, 3, dim=8, layers=1, heads=2, grid=4)
+    extra = (tf.position(0, 16) - tf.pos)[0].detach()  # (16, C): row + column of each position
+    torch.testing.assert_close(extra[1] - extra[0], extra[5] - extra[4])  # column 1 - column 0
+    torch.testing.assert_close(extra[4] - extra[0], extra[7] - extra[3])  # row 1 - row 0
+    plain = TokenTransformer(16, 16, 3, dim=8, layers=1, heads=2)
+    assert torch.equal(plain.position(0, 16), plain.pos)
+    with pytest.raises(ValueError, match="grid"):
+        TokenTransformer(16, 15, 3, dim=8, layers=1, heads=2, grid=4)
+
+
+def test_dihedral_augmentation_keeps_every_image_and_its_pixels():
+    from regenlab.tasks.image_train import dihedral
+
+    y = load_images("shapes", "val").images[:5]
+    d = dihedral(y)
+    assert d.shape == (40, *y.shape[1:])
+    assert torch.equal(d[:5], y)  # the identity comes first
+    # each symmetry moves pixels, never changes them: the same multiset of values per image
+    for k in range(8):
+        torch.testing.assert_close(
+            d[5 * k : 5 * (k + 1)].flatten(1).sort(1).values, y.flatten(1).sort(1).values
+        )
+    assert len({tuple(d[j * 5].flatten()[:200].tolist()) for j in range(8)}) == 8  # all distinct

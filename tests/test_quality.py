@@ -15,9 +15,7 @@ def test_shapes_vq_conversion(shipped_eval):
 
 
 def test_shapes_vq_pipeline_class_consistency(shipped_eval):
-    # Guards the measured level (0.82 at temperature 0.8). Issue 2 asks for 0.90, not reached yet:
-    # the transformer prior is the bottleneck (see the README's "Open" section).
-    assert shipped_eval["shapes"]["generation"]["vq"]["class_consistency"] >= 0.78
+    assert shipped_eval["shapes"]["generation"]["vq"]["class_consistency"] >= 0.90
 
 
 def test_digits_vq_pipeline_class_consistency(shipped_eval):

@@ -1,6 +1,9 @@
 """A class-conditional autoregressive transformer over Y' tokens: P(Y'|X) = prod_t P(y'_t | y'_<t, X).
 
-GPT-style (as nanoGPT): the class is the first token, then the raster-scanned token grid.
+GPT-style (as nanoGPT): the class is the first token, then the raster-scanned token grid. With
+``grid`` set, each position also gets a row and a column embedding, so the network knows from the
+first step which tokens are neighbours on the 2-D grid (one token's upper neighbour is ``grid``
+positions back), instead of learning that from 64 unrelated position vectors.
 Trained with the class dropped (replaced by a "no class" token) a share ``p_uncond`` of the time,
 so one network gives both P(y'_t | y'_<t, X) and P(y'_t | y'_<t); sampling can then use
 classifier-free guidance (Ho & Salimans, 2022): logits_c + w (logits_c - logits_u).
@@ -24,9 +27,20 @@ class Block(nn.Module):
             nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout)
         )
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = self.ln1(x)
-        x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Causal: position t attends to positions <= t. The weights of ``nn.MultiheadAttention``,
+        computed with ``scaled_dot_product_attention`` (faster than its float-mask path)."""
+        b, t, c = x.shape
+        heads = self.attn.num_heads
+        q, k, v = F.linear(self.ln1(x), self.attn.in_proj_weight, self.attn.in_proj_bias).chunk(
+            3, -1
+        )
+        q, k, v = (
+            z.view(b, t, heads, c // heads).transpose(1, 2) for z in (q, k, v)
+        )  # (B, H, T, d)
+        p = self.attn.dropout if self.training else 0.0
+        att = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, H, T, d)
+        x = x + self.attn.out_proj(att.transpose(1, 2).reshape(b, t, c))
         return x + self.mlp(self.ln2(x))
 
     def step(self, x: torch.Tensor, cache: list[torch.Tensor]) -> torch.Tensor:
@@ -64,6 +78,7 @@ class TokenTransformer(nn.Module):
         heads: int = 4,
         dropout: float = 0.1,
         p_uncond: float = 0.1,
+        grid: int = 0,
     ):
         super().__init__()
         self.config = dict(
@@ -75,18 +90,28 @@ class TokenTransformer(nn.Module):
             heads=heads,
             dropout=dropout,
             p_uncond=p_uncond,
+            grid=grid,
         )
         self.n_codes, self.seq_len, self.p_uncond = n_codes, seq_len, p_uncond
         self.null_class = n_classes  # the "no class" label
         self.tok = nn.Embedding(n_codes + n_classes + 1, dim)  # class c is token n_codes + c
         self.pos = nn.Parameter(torch.zeros(1, seq_len, dim))
+        if grid:  # row and column embeddings of the raster position (input t predicts y'_t)
+            if grid * grid != seq_len:
+                raise ValueError(f"grid {grid} x {grid} does not hold seq_len {seq_len} tokens")
+            self.row = nn.Parameter(torch.randn(grid, 1, dim) * 0.02)  # (G, 1, C)
+            self.col = nn.Parameter(torch.randn(1, grid, dim) * 0.02)  # (1, G, C)
         self.blocks = nn.ModuleList(Block(dim, heads, dropout) for _ in range(layers))
         self.ln = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, n_codes)
-        self.register_buffer(
-            "mask", torch.triu(torch.full((seq_len, seq_len), float("-inf")), 1), persistent=False
-        )
         nn.init.normal_(self.pos, std=0.02)
+
+    def position(self, start: int, stop: int) -> torch.Tensor:
+        """Embeddings of positions start..stop-1: (1, stop - start, C)."""
+        pos = self.pos
+        if self.config["grid"]:
+            pos = pos + (self.row + self.col).reshape(1, self.seq_len, -1)
+        return pos[:, start:stop]
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Input [class, y'_0 .. y'_{T-2}] (B, T); logits for y'_0 .. y'_{T-1} (B, T, K).
@@ -97,9 +122,9 @@ class TokenTransformer(nn.Module):
             [labels[:, None] + self.n_codes, tokens[:, : self.seq_len - 1]], 1
         )  # (B, T)
         t = inp.shape[1]
-        x = self.tok(inp) + self.pos[:, :t]
+        x = self.tok(inp) + self.position(0, t)
         for block in self.blocks:
-            x = block(x, self.mask[:t, :t])
+            x = block(x)
         return self.head(self.ln(x))
 
     def loss(
@@ -134,7 +159,7 @@ class TokenTransformer(nn.Module):
         tok = labels + self.n_codes  # the class token starts the sequence
         out = []
         for t in range(self.seq_len):
-            x = self.tok(tok)[:, None] + self.pos[:, t : t + 1]  # (B or 2B, 1, C)
+            x = self.tok(tok)[:, None] + self.position(t, t + 1)  # (B or 2B, 1, C)
             for block, cache in zip(self.blocks, caches, strict=True):
                 x = block.step(x, cache)
             logits = self.head(self.ln(x[:, 0]))  # (B or 2B, K): P(y'_t | y'_<t, X)

@@ -47,8 +47,11 @@ ARCH: dict[str, dict[str, Any]] = {
         factor=4,  # 32x32 -> 8x8
         classifier=dict(width=32, feat_dim=64),
         vqvae=dict(n_codes=64, code_dim=32, width=64, n_down=2),  # 8x8 tokens
-        vq_prior=dict(dim=128, layers=4, heads=4, dropout=0.0, p_uncond=0.1),
-        vq_sampling=dict(guidance=1.0, top_k=0),  # classifier-free guidance weight w (see README)
+        vq_prior=dict(dim=128, layers=4, heads=4, dropout=0.0, p_uncond=0.1, pos2d=True),
+        # The prior learns from the tokens of all 8 symmetries of the square of each training
+        # image (96k sequences): each keeps the shape's kind and is as likely under the generator.
+        prior_augment="dihedral",
+        vq_sampling=dict(guidance=0.75, top_k=0),  # classifier-free guidance w, chosen on seed 1
         vae=dict(latent_dim=32, width=64, n_down=2, sigma=0.05),
         upsampler=dict(latent_dim=16, width=64, n_down=2, sigma=0.05),
         diffusion=dict(width=256, layers=4, steps=100),
@@ -77,8 +80,8 @@ PRESETS: dict[str, dict[str, dict[str, FitConfig]]] = {
     "full": {
         "shapes": {
             "classifier": _fc(1200, batch_size=128, lr=2e-3),
-            "vqvae": _fc(1300, batch_size=64, lr=2e-3),
-            "vq_prior": _fc(3000, batch_size=64, lr=1.5e-3, weight_decay=0.01),
+            "vqvae": _fc(2000, batch_size=64, lr=2e-3),
+            "vq_prior": _fc(5000, batch_size=64, lr=1.5e-3, weight_decay=0.01, betas=(0.9, 0.95)),
             "vae": _fc(600, batch_size=64, lr=2e-3),
             "vae_prior": _fc(3000, batch_size=256, lr=1e-3),
             "upsampler": _fc(600, batch_size=64, lr=2e-3),
@@ -146,7 +149,11 @@ def build(dataset: str, stage: str, target_params: int = 0) -> nn.Module:
         return VQVAE(c, s, **a["vqvae"])
     if stage == "vq_prior":
         grid = s // 2 ** a["vqvae"]["n_down"]
-        return TokenTransformer(a["vqvae"]["n_codes"], grid * grid, k, **a["vq_prior"])
+        kw = dict(a["vq_prior"])
+        pos2d = kw.pop("pos2d", False)  # row and column embeddings
+        return TokenTransformer(
+            a["vqvae"]["n_codes"], grid * grid, k, grid=grid if pos2d else 0, **kw
+        )
     if stage == "vae":
         return ConvVAE(c, s, **a["vae"])
     if stage == "vae_prior":
@@ -169,6 +176,12 @@ def _shift(y: torch.Tensor, gen: torch.Generator, pixels: int = 1) -> torch.Tens
     padded = F.pad(y, (pixels,) * 4, mode="replicate")
     dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=gen).tolist()
     return padded[:, :, dy : dy + h, dx : dx + w]
+
+
+def dihedral(y: torch.Tensor) -> torch.Tensor:
+    """The 8 symmetries of the square of each image: (N, C, H, W) -> (8N, C, H, W)."""
+    turns = [torch.rot90(y, k, dims=(2, 3)) for k in range(4)]
+    return torch.cat(turns + [t.flip(3) for t in turns])
 
 
 def batch_source(
@@ -197,11 +210,15 @@ def batch_source(
         return lambda g, b: (lambda i: (flat[i], labels[i]))(pick(g, b))
     if stage == "vq_prior":
         vq = load_checkpoint(ckpt_dir / "vqvae")
+        if ARCH[dataset].get("prior_augment") == "dihedral":
+            y, labels = dihedral(y), labels.repeat(8)
         with torch.no_grad():
-            tokens = torch.cat([vq.encode(y[i : i + 512]) for i in range(0, n, 512)]).flatten(
-                1
-            )  # (N, T)
-        return lambda g, b: (lambda i: (tokens[i], labels[i]))(pick(g, b))
+            tokens = torch.cat([vq.encode(y[i : i + 512]) for i in range(0, len(y), 512)])
+        tokens = tokens.flatten(1)  # (N, T)
+        m = len(labels)
+        return lambda g, b: (lambda i: (tokens[i], labels[i]))(
+            torch.randint(0, m, (b,), generator=g)
+        )
     if stage == "vae_prior":
         vae = load_checkpoint(ckpt_dir / "vae")
         with torch.no_grad():
