@@ -76,12 +76,15 @@ def _table(rows: dict[str, dict[str, Any]], cols: list[str]) -> str:
 CONV_COLS = [
     "kind",
     "psnr_db",
+    "recon_consistency",
     "compression_ratio",
     "bits_ratio",
     "codebook_size",
     "perplexity",
     "perplexity_share",
     "codes_used",
+    "prior_nll_train",
+    "prior_nll_test",
 ]
 GEN_COLS = [
     "class_consistency",

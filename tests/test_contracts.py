@@ -218,3 +218,17 @@ def test_dihedral_augmentation_keeps_every_image_and_its_pixels():
             d[5 * k : 5 * (k + 1)].flatten(1).sort(1).values, y.flatten(1).sort(1).values
         )
     assert len({tuple(d[j * 5].flatten()[:200].tolist()) for j in range(8)}) == 8  # all distinct
+
+
+def test_prior_nll_is_its_mean_cross_entropy():
+    """``nll`` is the loss without class dropout: log K for a prior with flat logits."""
+    torch.manual_seed(0)
+    tf = build("digits", "vq_prior").eval()
+    tokens = torch.randint(0, tf.n_codes, (7, tf.seq_len))
+    labels = torch.randint(0, 10, (7,))
+    with torch.no_grad():
+        loss, _ = tf.loss(tokens, labels)
+    assert tf.nll(tokens, labels, batch=3) == pytest.approx(loss.item(), rel=1e-5)
+    torch.nn.init.zeros_(tf.head.weight)
+    torch.nn.init.zeros_(tf.head.bias)
+    assert tf.nll(tokens, labels) == pytest.approx(float(torch.log(torch.tensor(tf.n_codes))))

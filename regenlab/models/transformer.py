@@ -139,6 +139,20 @@ class TokenTransformer(nn.Module):
         return loss, {"nll": loss.item()}
 
     @torch.no_grad()
+    def nll(self, tokens: torch.Tensor, labels: torch.Tensor, batch: int = 500) -> float:
+        """Mean negative log-likelihood per token, -log P(y'_t | y'_<t, X) in nats; tokens (N, T).
+
+        On held-out tokens it says how hard this Y' is to predict from X (the paper's second
+        principle); its gap to the training tokens says whether the prior memorises.
+        """
+        total = 0.0
+        for i in range(0, len(tokens), batch):
+            t, c = tokens[i : i + batch], labels[i : i + batch]
+            logits = self(t, c)  # (B, T, K)
+            total += F.cross_entropy(logits.flatten(0, 1), t.flatten(), reduction="sum").item()
+        return total / tokens.numel()
+
+    @torch.no_grad()
     def sample(
         self,
         labels: torch.Tensor,

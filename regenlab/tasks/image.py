@@ -305,11 +305,23 @@ class ImageTask(Task):
                 "kind": c.kind,
                 "discrete": c.discrete,
                 "psnr_db": metrics.psnr(y, rec),
+                # the share of renderings from the true Y' the judge still assigns to their class:
+                # what no prior over this Y' can exceed
+                "recon_consistency": float(
+                    (self.classifier(rec).argmax(-1).cpu() == test.labels).double().mean()
+                ),
                 "compression_ratio": c.compression_ratio(self.y_shape),
                 "bits_ratio": c.bits_ratio(self.y_shape),
             }
             if c.discrete:
                 ppl, used = metrics.code_perplexity(yp, c.codebook_size)
+                # -log P(y'_t | y'_<t, X) per token: held out, and on 1,000 training images
+                # (a gap between the two means the prior memorises)
+                prior = self.pipelines[name].prior.model
+                train = load_images(self.dataset, "train")
+                seen = c.encode(train.images[:1000].to(self.device)).flatten(1)
+                row["prior_nll_train"] = prior.nll(seen, train.labels[:1000].to(self.device))
+                row["prior_nll_test"] = prior.nll(yp.flatten(1), test.labels.to(self.device))
                 row |= {
                     "codebook_size": c.codebook_size,
                     "perplexity": ppl,
