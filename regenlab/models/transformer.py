@@ -27,21 +27,25 @@ class Block(nn.Module):
             nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout)
         )
 
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values of x (B, T, C) with ``nn.MultiheadAttention``'s weights,
+        each (B, H, T, C / H)."""
+        b, t, c = x.shape
+        h = self.attn.num_heads
+        qkv = F.linear(self.ln1(x), self.attn.in_proj_weight, self.attn.in_proj_bias)
+        return tuple(z.view(b, t, h, c // h).transpose(1, 2) for z in qkv.chunk(3, -1))
+
+    def out(self, x: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
+        """Residual attention output att (B, H, T, d), then the MLP; (B, T, C) -> (B, T, C)."""
+        x = x + self.attn.out_proj(att.transpose(1, 2).reshape(x.shape))
+        return x + self.mlp(self.ln2(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Causal: position t attends to positions <= t. The weights of ``nn.MultiheadAttention``,
         computed with ``scaled_dot_product_attention`` (faster than its float-mask path)."""
-        b, t, c = x.shape
-        heads = self.attn.num_heads
-        q, k, v = F.linear(self.ln1(x), self.attn.in_proj_weight, self.attn.in_proj_bias).chunk(
-            3, -1
-        )
-        q, k, v = (
-            z.view(b, t, heads, c // heads).transpose(1, 2) for z in (q, k, v)
-        )  # (B, H, T, d)
+        q, k, v = self.heads(x)  # (B, H, T, d)
         p = self.attn.dropout if self.training else 0.0
-        att = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, H, T, d)
-        x = x + self.attn.out_proj(att.transpose(1, 2).reshape(b, t, c))
-        return x + self.mlp(self.ln2(x))
+        return self.out(x, F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True))
 
     def step(self, x: torch.Tensor, cache: list[torch.Tensor]) -> torch.Tensor:
         """One new position x (B, 1, C) attending to itself and the cached keys and values.
@@ -49,20 +53,11 @@ class Block(nn.Module):
         The same weights as ``forward``; ``cache`` holds [keys, values], each (B, H, t, C / H),
         and grows by one position. Sampling is then O(T) per token instead of O(T^2).
         """
-        b, _, c = x.shape
-        heads = self.attn.num_heads
-        q, k, v = F.linear(self.ln1(x), self.attn.in_proj_weight, self.attn.in_proj_bias).chunk(
-            3, -1
-        )
-        q, k, v = (
-            t.view(b, 1, heads, c // heads).transpose(1, 2) for t in (q, k, v)
-        )  # (B, H, 1, d)
+        q, k, v = self.heads(x)  # (B, H, 1, d)
         if cache:
             k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)  # (B, H, t+1, d)
         cache[:] = [k, v]
-        att = F.scaled_dot_product_attention(q, k, v)  # the past only: no mask needed
-        x = x + self.attn.out_proj(att.transpose(1, 2).reshape(b, 1, c))
-        return x + self.mlp(self.ln2(x))
+        return self.out(x, F.scaled_dot_product_attention(q, k, v))  # the past only: no mask
 
 
 class TokenTransformer(nn.Module):

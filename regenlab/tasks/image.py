@@ -307,8 +307,8 @@ class ImageTask(Task):
                 "psnr_db": metrics.psnr(y, rec),
                 # the share of renderings from the true Y' the judge still assigns to their class:
                 # what no prior over this Y' can exceed
-                "recon_consistency": float(
-                    (self.classifier(rec).argmax(-1).cpu() == test.labels).double().mean()
+                "recon_consistency": metrics.class_consistency(
+                    self.classifier(rec).argmax(-1).cpu(), test.labels
                 ),
                 "compression_ratio": c.compression_ratio(self.y_shape),
                 "bits_ratio": c.bits_ratio(self.y_shape),

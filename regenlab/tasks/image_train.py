@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -192,8 +191,8 @@ def batch_source(
     y, labels = train.images, train.labels
     n = len(labels)
 
-    def pick(gen: torch.Generator, b: int) -> torch.Tensor:
-        return torch.randint(0, n, (b,), generator=gen)
+    def pick(gen: torch.Generator, b: int, size: int = n) -> torch.Tensor:
+        return torch.randint(0, size, (b,), generator=gen)
 
     if stage == "classifier":
         return lambda g, b: (lambda i: (_shift(y[i], g), labels[i]))(pick(g, b))
@@ -215,10 +214,7 @@ def batch_source(
         with torch.no_grad():
             tokens = torch.cat([vq.encode(y[i : i + 512]) for i in range(0, len(y), 512)])
         tokens = tokens.flatten(1)  # (N, T)
-        m = len(labels)
-        return lambda g, b: (lambda i: (tokens[i], labels[i]))(
-            torch.randint(0, m, (b,), generator=g)
-        )
+        return lambda g, b: (lambda i: (tokens[i], labels[i]))(pick(g, b, len(labels)))
     if stage == "vae_prior":
         vae = load_checkpoint(ckpt_dir / "vae")
         with torch.no_grad():
@@ -236,12 +232,6 @@ def batch_source(
 
 
 # ----------------------------------------------------------------------------------- training
-
-
-@dataclass
-class StageResult:
-    stage: str
-    record: dict[str, Any]
 
 
 def train_stage(
